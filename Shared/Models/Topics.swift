@@ -1,0 +1,61 @@
+/// A topic of the suite: its name, how it is keyed, and how the cluster keeps it (SPEC §1).
+public struct TopicSpec: Sendable, Hashable {
+    /// The default name (without the deployment's prefix).
+    public var name: String
+    /// What the record key is.
+    public var key: String
+    /// True for topics keyed by customer: they must all have the same partition count, so that a
+    /// customer's records land on the same partition number everywhere (murmur2 partitioning).
+    public var customerKeyed: Bool
+    /// `cleanup.policy=compact` (latest value per key is kept) rather than time-based deletion.
+    public var compacted: Bool
+    /// Retention in days for `cleanup.policy=delete` topics.
+    public var retentionDays: Int?
+    /// True for a service's internal changelog or repartition topic (`cs.<service>.<store>`).
+    public var isInternal: Bool
+
+    /// The topic configs to create it with on a real cluster.
+    public var configs: [String: String] {
+        if compacted { return ["cleanup.policy": "compact"] }
+        var configs = ["cleanup.policy": "delete"]
+        if let retentionDays { configs["retention.ms"] = String(retentionDays * 24 * 3600 * 1000) }
+        return configs
+    }
+}
+
+/// Every topic the suite uses, in one place.
+public enum Topics {
+    public static let interactionsRaw = TopicSpec(name: "cs.interactions.raw", key: "customerId, else eventId", customerKeyed: true, compacted: false, retentionDays: 7, isInternal: false)
+    public static let accounts = TopicSpec(name: "cs.accounts", key: "customerId", customerKeyed: true, compacted: false, retentionDays: 35, isInternal: false)
+    public static let catalog = TopicSpec(name: "cs.catalog", key: "productId", customerKeyed: false, compacted: true, retentionDays: nil, isInternal: false)
+    public static let interactions = TopicSpec(name: "cs.interactions", key: "customerId, else eventId", customerKeyed: true, compacted: false, retentionDays: 7, isInternal: false)
+    public static let segments = TopicSpec(name: "cs.segments", key: "customerId", customerKeyed: true, compacted: true, retentionDays: nil, isInternal: false)
+    public static let leads = TopicSpec(name: "cs.leads", key: "customerId", customerKeyed: true, compacted: false, retentionDays: 30, isInternal: false)
+    public static let leadOutcomes = TopicSpec(name: "cs.lead-outcomes", key: "customerId", customerKeyed: true, compacted: false, retentionDays: 30, isInternal: false)
+    public static let kpi = TopicSpec(name: "cs.kpi", key: "window/start/dimension/value", customerKeyed: false, compacted: true, retentionDays: nil, isInternal: false)
+    public static let opinionReport = TopicSpec(name: "cs.opinion-report", key: "hour start", customerKeyed: false, compacted: true, retentionDays: nil, isInternal: false)
+    public static let alerts = TopicSpec(name: "cs.alerts", key: "alert id", customerKeyed: false, compacted: false, retentionDays: 30, isInternal: false)
+    public static let deadLetter = TopicSpec(name: "cs.deadletter", key: "original key", customerKeyed: false, compacted: false, retentionDays: 30, isInternal: false)
+
+    /// The topics of SPEC §1, in its order.
+    public static let spec: [TopicSpec] = [
+        interactionsRaw, accounts, catalog, interactions, segments, leads, leadOutcomes, kpi, opinionReport, alerts, deadLetter,
+    ]
+
+    /// The services' internal state changelogs `cs.<service>.<store>`: compacted, partitioned like
+    /// the customer-keyed inputs they are derived from.
+    public static let changelogs: [TopicSpec] = [
+        changelog(service: "intake", store: "dedup"),
+        changelog(service: "segmentation", store: "customers"),
+        changelog(service: "leads", store: "customers"),
+        changelog(service: "kpi", store: "windows"),
+    ]
+
+    /// Every topic the suite needs.
+    public static let all: [TopicSpec] = spec + changelogs
+
+    /// The changelog topic of a service's state store.
+    public static func changelog(service: String, store: String) -> TopicSpec {
+        TopicSpec(name: "cs.\(service).\(store)", key: "store key", customerKeyed: true, compacted: true, retentionDays: nil, isInternal: true)
+    }
+}

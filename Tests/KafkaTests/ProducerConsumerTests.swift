@@ -1,0 +1,143 @@
+import Kafka
+import Testing
+
+@Suite("producer and consumer on the embedded broker", .timeLimit(.minutes(2)))
+struct ProducerConsumerTests {
+    let cluster = TestCluster.shared
+
+    @Test func tenThousandRecordsRoundTripWithKeysHeadersAndOrder() async throws {
+        let topic = uniqueName("roundtrip")
+        try cluster.createTopic(topic, partitions: 8)
+        let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: quietLogger)
+        let headers = [KafkaHeader(name: "source", string: "test"), KafkaHeader(name: "empty", value: nil)]
+        let reports = try await produce(producer, topic: topic, count: 10_000, keys: 100, headers: headers)
+        #expect(reports.count == 10_000)
+        #expect(reports.allSatisfy { $0.isDelivered })
+        await producer.close()
+
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("g")), logger: quietLogger)
+        try consumer.assign((0..<8).map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) })
+        var seen: [KafkaRecord] = []
+        for await event in consumer.events {
+            guard case .records(let batch) = event else { continue }
+            for record in batch { seen.append(record.record) }
+            if seen.count >= 10_000 { break }
+        }
+        await consumer.close()
+
+        #expect(seen.count == 10_000)
+        #expect(Set(seen.map(\.valueString)).count == 10_000)
+        // Keys and headers survive; each key stays on one partition, in the order it was sent.
+        var lastIndexPerKey: [String: Int] = [:]
+        var lastOffsetPerPartition: [Int32: Int64] = [:]
+        for record in seen {
+            let key = try #require(record.keyString)
+            let index = Int(try #require(record.valueString).dropFirst("value-".count))!
+            #expect(key == "key-\(index % 100)")
+            #expect(record.headers == headers)
+            #expect(record.partition == Murmur2.partition(forKey: Array(key.utf8), partitionCount: 8))
+            #expect(index > lastIndexPerKey[key, default: -1])
+            #expect(record.offset > lastOffsetPerPartition[record.partition, default: -1])
+            lastIndexPerKey[key] = index
+            lastOffsetPerPartition[record.partition] = record.offset
+        }
+    }
+
+    @Test func recordsSequenceAndTombstones() async throws {
+        let topic = uniqueName("records")
+        try cluster.createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: quietLogger)
+        let report = try await producer.send(ProducerRecord(topic: topic, key: "a", value: "1"))
+        #expect(report.offset == KafkaOffset(0))
+        try await producer.send(ProducerRecord(topic: topic, key: Array("a".utf8), value: nil))
+        try await producer.send(ProducerRecord(topic: topic, key: nil, value: Array("no key".utf8)))
+        await producer.close()
+
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("g")), logger: quietLogger)
+        try consumer.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: .beginning)])
+        var records: [KafkaRecord] = []
+        for await record in consumer.records {
+            records.append(record)
+            if records.count == 3 { break }
+        }
+        await consumer.close()
+        #expect(records.map(\.keyString) == ["a", "a", nil])
+        #expect(records.map(\.valueString) == ["1", nil, "no key"])
+        #expect(records[1].value == nil)
+    }
+
+    @Test func restartedConsumerResumesFromItsCommittedOffset() async throws {
+        let topic = uniqueName("resume")
+        let group = uniqueName("g")
+        try cluster.createTopic(topic, partitions: 2)
+        let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: quietLogger)
+        try await produce(producer, topic: topic, count: 1000)
+
+        // First run: process some records, commit exactly what was processed, stop.
+        // Small batches: the first run must stop in the middle of each partition.
+        let first = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: group), maxBatchSize: 100, logger: quietLogger)
+        try first.subscribe(topics: [topic])
+        var committed: [TopicPartitionOffset] = []
+        for await event in first.events {
+            guard case .records(let batch) = event else { continue }
+            committed = batch.nextOffsets
+            try first.store(committed)
+            try await first.commit()
+            break
+        }
+        await first.close()
+        #expect(!committed.isEmpty)
+
+        // Second run, same group: the first record of each partition is the committed offset.
+        let second = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: group), logger: quietLogger)
+        try second.subscribe(topics: [topic])
+        let stored = try await second.committed(committed.map(\.topicPartition))
+        #expect(Set(stored) == Set(committed))
+        var firstOffsets: [Int32: Int64] = [:]
+        let expected = Dictionary(uniqueKeysWithValues: committed.map { ($0.partition, $0.offset.rawValue) })
+        for await event in second.events {
+            guard case .records(let batch) = event else { continue }
+            for record in batch where firstOffsets[record.partition] == nil {
+                firstOffsets[record.partition] = record.offset
+            }
+            if expected.keys.allSatisfy({ firstOffsets[$0] != nil }) { break }
+        }
+        await second.close()
+        for (partition, offset) in expected {
+            #expect(firstOffsets[partition] == offset)
+        }
+        await producer.close()
+    }
+
+    @Test func seekPauseResumeAndLag() async throws {
+        let topic = uniqueName("seek")
+        try cluster.createTopic(topic, partitions: 1)
+        let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: quietLogger)
+        try await produce(producer, topic: topic, count: 100)
+        await producer.close()
+
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("g")), maxBatchSize: 10, logger: quietLogger)
+        let partition = TopicPartition(topic: topic, partition: 0)
+        try consumer.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: KafkaOffset(90))])
+        var offsets: [Int64] = []
+        var iterator = consumer.events.makeAsyncIterator()
+        while offsets.count < 10, let event = await iterator.next() {
+            if case .records(let batch) = event { offsets += batch.map(\.offset) }
+        }
+        #expect(offsets == Array(90..<100))
+        let lag = try consumer.lag()
+        #expect(lag.count == 1)
+        #expect(lag.first?.highWatermark == KafkaOffset(100))
+        #expect(lag.first?.lag == 0)
+
+        try consumer.pause([partition])
+        try await consumer.seek([TopicPartitionOffset(topic: topic, partition: 0, offset: KafkaOffset(5))])
+        try consumer.resume([partition])
+        var afterSeek: Int64?
+        while afterSeek == nil, let event = await iterator.next() {
+            if case .records(let batch) = event { afterSeek = batch.first?.offset }
+        }
+        #expect(afterSeek == 5)
+        await consumer.close()
+    }
+}
