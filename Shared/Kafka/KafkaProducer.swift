@@ -27,6 +27,7 @@ public final class KafkaProducer: Sendable {
     private let space = SpaceSignal()
     private let topics = Mutex<[String: OpaquePointer]>([:])
     private let stopped = Flag()
+    private let backPressureWaitCount = Atomic<Int>(0)
     private let pollThread: PollThread
     private let logger: Logger
 
@@ -96,6 +97,7 @@ public final class KafkaProducer: Sendable {
             let generation = space.generation
             next = enqueue(batch, from: next, into: pending)
             if next < batch.count {
+                backPressureWaitCount.add(1, ordering: .relaxed)
                 await space.wait(after: generation)
             }
         }
@@ -186,6 +188,9 @@ public final class KafkaProducer: Sendable {
             return handle
         }
     }
+
+    /// How many times a sender has been suspended because librdkafka's queue was full.
+    public var backPressureWaits: Int { backPressureWaitCount.load(ordering: .relaxed) }
 
     /// Number of records and requests librdkafka still holds (queued, in flight, or awaiting a report).
     public var outstanding: Int { Int(rd_kafka_outq_len(client.handle)) }
