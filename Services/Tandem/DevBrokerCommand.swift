@@ -19,7 +19,9 @@ struct DevBrokerCommand: AsyncParsableCommand {
     @Option(help: "Number of brokers in the cluster.")
     var brokers: Int = 1
 
-    @Option(help: "Partition count of every topic (the same for all customer-keyed topics, as co-partitioning requires).")
+    @Option(
+        help: "Partition count of every topic (the same for all customer-keyed topics, as co-partitioning requires)."
+    )
     var partitions: Int = 6
 
     @Option(help: "Prefix for every topic name (as TANDEM_TOPIC_PREFIX for the services).")
@@ -46,7 +48,10 @@ struct DevBrokerCommand: AsyncParsableCommand {
             try (cluster.bootstrapServers + "\n").write(toFile: bootstrapFile, atomically: true, encoding: .utf8)
         }
         FileHandle.standardError.write(
-            Data("embedded Kafka: \(brokers) broker(s), \(Topics.all.count) topics × \(partitions) partitions; Ctrl-C stops it\n".utf8)
+            Data(
+                "embedded Kafka: \(brokers) broker(s), \(Topics.all.count) topics × \(partitions) partitions; Ctrl-C stops it\n"
+                    .utf8
+            )
         )
         let signal = await waitForTerminationSignal()
         FileHandle.standardError.write(Data("\(signal) received, stopping\n".utf8))

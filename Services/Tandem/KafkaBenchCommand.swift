@@ -9,7 +9,8 @@ import Logging
 struct KafkaBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka",
-        abstract: "Produce-only, consume-only and consume→produce passthrough: the Swift wrapper against a minimal C loop.",
+        abstract:
+            "Produce-only, consume-only and consume→produce passthrough: the Swift wrapper against a minimal C loop.",
         discussion: """
             Runs on an embedded mock cluster in this process. Each step is repeated and the median
             reported; the C loops (Shared/CKafkaCeiling, -O2) use exactly the same librdkafka
@@ -40,7 +41,9 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         // The mock keeps about 5 MiB per partition and drops older data beyond it.
         let perPartition = records * (valueSize + 40) / partitions
         guard perPartition < 4 * 1024 * 1024 else {
-            throw ValidationError("\(perPartition) bytes per partition would overflow the mock's 5 MiB limit: raise --partitions")
+            throw ValidationError(
+                "\(perPartition) bytes per partition would overflow the mock's 5 MiB limit: raise --partitions"
+            )
         }
     }
 
@@ -49,7 +52,13 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         logger.logLevel = .error
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
         defer { cluster.shutdown() }
-        let bench = KafkaBench(cluster: cluster, records: records, valueSize: valueSize, partitions: partitions, logger: logger)
+        let bench = KafkaBench(
+            cluster: cluster,
+            records: records,
+            valueSize: valueSize,
+            partitions: partitions,
+            logger: logger
+        )
 
         var samples: [String: [String: [Double]]] = [:]
         for round in 1...repeats {
@@ -77,10 +86,20 @@ struct KafkaBenchCommand: AsyncParsableCommand {
                 }
                 let tandemRate = samples[step]!["tandem"]!.last!
                 let cRate = samples[step]!["c"]!.last!
-                progress("[\(round)/\(repeats)] \(step): tandem \(format(tandemRate)) rec/s, C \(format(cRate)) rec/s\n")
+                progress(
+                    "[\(round)/\(repeats)] \(step): tandem \(format(tandemRate)) rec/s, C \(format(cRate)) rec/s\n"
+                )
             }
-            try await measure("produce", tandem: { try await bench.swiftProduce(topic: source) }, c: { try await bench.cProduce(topic: cSource) })
-            try await measure("consume", tandem: { try await bench.swiftConsume(topic: source) }, c: { try await bench.cConsume(topic: source) })
+            try await measure(
+                "produce",
+                tandem: { try await bench.swiftProduce(topic: source) },
+                c: { try await bench.cProduce(topic: cSource) }
+            )
+            try await measure(
+                "consume",
+                tandem: { try await bench.swiftConsume(topic: source) },
+                c: { try await bench.cConsume(topic: source) }
+            )
             try await measure(
                 "passthrough",
                 tandem: { try await bench.swiftPassthrough(from: source, to: outSwift) },
@@ -123,7 +142,10 @@ struct KafkaBench: Sendable {
         KafkaProducer.defaults.merging(["bootstrap.servers": cluster.bootstrapServers]) { _, new in new }
     }
     var consumerProperties: [String: String] {
-        KafkaConsumer.defaults.merging(["bootstrap.servers": cluster.bootstrapServers, "group.id": "tandem-bench"]) { _, new in new }
+        KafkaConsumer.defaults.merging(["bootstrap.servers": cluster.bootstrapServers, "group.id": "tandem-bench"]) {
+            _,
+            new in new
+        }
     }
 
     func swiftProduce(topic: String) async throws -> Double {
@@ -158,7 +180,9 @@ struct KafkaBench: Sendable {
     func swiftConsume(topic: String) async throws -> Double {
         let start = ContinuousClock.now
         let consumer = try KafkaConsumer(configuration: KafkaConfiguration(consumerProperties), logger: logger)
-        try consumer.assign((0..<Int32(partitions)).map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) })
+        try consumer.assign(
+            (0..<Int32(partitions)).map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) }
+        )
         var count = 0
         var bytes = 0
         for await event in consumer.events {
@@ -169,7 +193,9 @@ struct KafkaBench: Sendable {
         }
         let seconds = (ContinuousClock.now - start).seconds
         await consumer.close()
-        guard count >= records, bytes >= records * valueSize else { throw BenchFailure("consume: \(count) of \(records) records") }
+        guard count >= records, bytes >= records * valueSize else {
+            throw BenchFailure("consume: \(count) of \(records) records")
+        }
         return Double(records) / seconds
     }
 
@@ -177,7 +203,9 @@ struct KafkaBench: Sendable {
         let start = ContinuousClock.now
         let producer = try KafkaProducer(configuration: KafkaConfiguration(producerProperties), logger: logger)
         let consumer = try KafkaConsumer(configuration: KafkaConfiguration(consumerProperties), logger: logger)
-        try consumer.assign((0..<Int32(partitions)).map { TopicPartitionOffset(topic: source, partition: $0, offset: .beginning) })
+        try consumer.assign(
+            (0..<Int32(partitions)).map { TopicPartitionOffset(topic: source, partition: $0, offset: .beginning) }
+        )
         let delivered = try await withThrowingTaskGroup(of: Int.self) { group in
             var consumed = 0
             var delivered = 0
@@ -210,16 +238,24 @@ struct KafkaBench: Sendable {
     }
 
     func cProduce(topic: String) async throws -> Double {
-        let (records, valueSize, bootstrap, properties) = (records, valueSize, cluster.bootstrapServers, producerProperties)
+        let (records, valueSize, bootstrap, properties) = (
+            records, valueSize, cluster.bootstrapServers, producerProperties
+        )
         return try await ceiling("produce") {
-            withCConf(properties) { conf in tandem_ceiling_produce(bootstrap, topic, Int64(records), Int32(valueSize), conf) }
+            withCConf(properties) { conf in
+                tandem_ceiling_produce(bootstrap, topic, Int64(records), Int32(valueSize), conf)
+            }
         }
     }
 
     func cConsume(topic: String) async throws -> Double {
-        let (records, partitions, bootstrap, properties) = (records, partitions, cluster.bootstrapServers, consumerProperties)
+        let (records, partitions, bootstrap, properties) = (
+            records, partitions, cluster.bootstrapServers, consumerProperties
+        )
         return try await ceiling("consume") {
-            withCConf(properties) { conf in tandem_ceiling_consume(bootstrap, topic, Int32(partitions), Int64(records), conf) }
+            withCConf(properties) { conf in
+                tandem_ceiling_consume(bootstrap, topic, Int32(partitions), Int64(records), conf)
+            }
         }
     }
 
@@ -229,19 +265,30 @@ struct KafkaBench: Sendable {
         return try await ceiling("passthrough") {
             withCConf(consumerProperties) { consumerConf in
                 withCConf(producerProperties) { producerConf in
-                    tandem_ceiling_passthrough(bootstrap, source, Int32(partitions), destination, Int64(records), consumerConf, producerConf)
+                    tandem_ceiling_passthrough(
+                        bootstrap,
+                        source,
+                        Int32(partitions),
+                        destination,
+                        Int64(records),
+                        consumerConf,
+                        producerConf
+                    )
                 }
             }
         }
     }
 
     /// Runs a C loop on its own thread (it blocks) and turns its result into records per second.
-    private func ceiling(_ step: String, _ body: @escaping @Sendable () -> tandem_ceiling_result) async throws -> Double {
+    private func ceiling(_ step: String, _ body: @escaping @Sendable () -> tandem_ceiling_result) async throws -> Double
+    {
         var result = await withCheckedContinuation { continuation in
             Thread { continuation.resume(returning: body()) }.start()
         }
         if result.error != 0 {
-            let message = withUnsafeBytes(of: &result.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let message = withUnsafeBytes(of: &result.message) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             throw BenchFailure("C \(step): \(message)")
         }
         return Double(result.records) / result.seconds
@@ -261,7 +308,13 @@ private func withCConf<R>(_ properties: [String: String], _ body: (tandem_ceilin
     let constValues = values.map { UnsafePointer($0) }
     return constNames.withUnsafeBufferPointer { namePointers in
         constValues.withUnsafeBufferPointer { valuePointers in
-            body(tandem_ceiling_conf(names: namePointers.baseAddress, values: valuePointers.baseAddress, count: Int32(pairs.count)))
+            body(
+                tandem_ceiling_conf(
+                    names: namePointers.baseAddress,
+                    values: valuePointers.baseAddress,
+                    count: Int32(pairs.count)
+                )
+            )
         }
     }
 }
@@ -273,7 +326,8 @@ struct BenchFailure: Error, CustomStringConvertible {
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func format(_ rate: Double) -> String {
@@ -290,5 +344,7 @@ extension Duration {
 }
 
 extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
 }

@@ -12,7 +12,8 @@ struct TandemCommand: AsyncParsableCommand {
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks on the embedded broker; each takes --json and then prints one JSON object as its last line.",
+        abstract:
+            "Benchmarks on the embedded broker; each takes --json and then prints one JSON object as its last line.",
         subcommands: [KafkaBenchCommand.self]
     )
 }

@@ -14,7 +14,8 @@ struct TopicsCommand: AsyncParsableCommand {
     /// `tandem topics create`: every Tandem topic through the Admin API, compacted where SPEC §1 says so.
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create every Tandem topic on a cluster (idempotent: existing topics with the right partition count are kept)."
+            abstract:
+                "Create every Tandem topic on a cluster (idempotent: existing topics with the right partition count are kept)."
         )
 
         @Option(help: "Bootstrap servers (default: KAFKA_BROKERS).")
@@ -29,7 +30,10 @@ struct TopicsCommand: AsyncParsableCommand {
         @Option(help: "Prefix for every topic name.")
         var prefix: String = ProcessInfo.processInfo.environment["TANDEM_TOPIC_PREFIX"] ?? ""
 
-        @Option(name: .customShort("X"), help: "Extra librdkafka property name=value (e.g. -X security.protocol=SASL_SSL); repeatable.")
+        @Option(
+            name: .customShort("X"),
+            help: "Extra librdkafka property name=value (e.g. -X security.protocol=SASL_SSL); repeatable."
+        )
         var properties: [String] = []
 
         func run() async throws {
@@ -41,12 +45,19 @@ struct TopicsCommand: AsyncParsableCommand {
             }
             let admin = try KafkaAdmin(configuration: configuration, logger: Logger(label: "tandem.topics"))
             let topics = Topics.all.map { topic in
-                NewTopic(name: prefix + topic.name, partitions: partitions, replicationFactor: replicationFactor, configs: topic.configs)
+                NewTopic(
+                    name: prefix + topic.name,
+                    partitions: partitions,
+                    replicationFactor: replicationFactor,
+                    configs: topic.configs
+                )
             }
             let result = try await admin.createTopics(topics)
             for topic in topics {
                 let outcome = result[topic.name] == .created ? "created" : "exists"
-                print("\(outcome)\t\(topic.name)\t\(topic.partitions) partitions\t\(topic.configs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))")
+                print(
+                    "\(outcome)\t\(topic.name)\t\(topic.partitions) partitions\t\(topic.configs.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"
+                )
             }
         }
     }

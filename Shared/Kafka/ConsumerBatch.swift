@@ -13,7 +13,11 @@ public final class ConsumerBatch: RandomAccessCollection, @unchecked Sendable {
     private let client: RDKafkaClient
 
     /// Takes ownership of `count` messages at the start of `messages`; the buffer is the batch's now.
-    init(messages: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>, count: Int, client: RDKafkaClient) {
+    init(
+        messages: UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>,
+        count: Int,
+        client: RDKafkaClient
+    ) {
         self.messages = messages
         self.count = count
         self.client = client

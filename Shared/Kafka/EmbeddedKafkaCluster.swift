@@ -76,7 +76,9 @@ public final class EmbeddedKafkaCluster: Sendable {
     public func pushRequestErrors(apiKey: Int16, errors: [Int32]) throws(KafkaError) {
         try withCluster { mock in
             let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
-            codes.withUnsafeBufferPointer { rd_kafka_mock_push_request_errors_array(mock, apiKey, $0.count, $0.baseAddress) }
+            codes.withUnsafeBufferPointer {
+                rd_kafka_mock_push_request_errors_array(mock, apiKey, $0.count, $0.baseAddress)
+            }
         }
     }
 

@@ -41,7 +41,10 @@ public final class KafkaAdmin: Sendable {
     private let client: RDKafkaClient
 
     /// - Parameter configuration: librdkafka properties; `bootstrap.servers` is required.
-    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "tandem.kafka.admin")) throws(KafkaError) {
+    public init(
+        configuration: KafkaConfiguration,
+        logger: Logger = Logger(label: "tandem.kafka.admin")
+    ) throws(KafkaError) {
         client = try RDKafkaClient(.producer, configuration: configuration, callbacks: RDKafkaCallbacks(logger: logger))
     }
 
@@ -51,7 +54,10 @@ public final class KafkaAdmin: Sendable {
     ///
     /// - Throws: ``KafkaError/Code/admin`` naming the first topic that failed.
     @discardableResult
-    public func createTopics(_ topics: [NewTopic], timeout: Duration = .seconds(30)) async throws(KafkaError) -> [String: TopicCreation] {
+    public func createTopics(
+        _ topics: [NewTopic],
+        timeout: Duration = .seconds(30)
+    ) async throws(KafkaError) -> [String: TopicCreation] {
         guard !topics.isEmpty else { return [:] }
         let client = self.client
         let milliseconds = timeout.milliseconds
@@ -67,7 +73,10 @@ public final class KafkaAdmin: Sendable {
                 let wanted = topics.first { $0.name == name }!.partitions
                 let existing = try await describeTopics([name], timeout: timeout).first?.partitions.count ?? 0
                 guard existing == Int(wanted) else {
-                    throw KafkaError(.admin, reason: "topic \(name) exists with \(existing) partitions, \(wanted) wanted")
+                    throw KafkaError(
+                        .admin,
+                        reason: "topic \(name) exists with \(existing) partitions, \(wanted) wanted"
+                    )
                 }
                 result[name] = .alreadyExists
             default:
@@ -86,14 +95,24 @@ public final class KafkaAdmin: Sendable {
         var newTopics: [OpaquePointer?] = []
         defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
         for topic in topics {
-            guard let newTopic = rd_kafka_NewTopic_new(topic.name, topic.partitions, topic.replicationFactor, &errbuf, errbuf.count) else {
+            guard
+                let newTopic = rd_kafka_NewTopic_new(
+                    topic.name,
+                    topic.partitions,
+                    topic.replicationFactor,
+                    &errbuf,
+                    errbuf.count
+                )
+            else {
                 let detail = errbuf.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
                 return .failure(KafkaError(.admin, reason: "invalid topic \(topic.name)", rdKafkaText: detail))
             }
             newTopics.append(newTopic)
             for (name, value) in topic.configs.sorted(by: { $0.key < $1.key }) {
                 let err = rd_kafka_NewTopic_set_config(newTopic, name, value)
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR { return .failure(.rd(.admin, "config \(name) of \(topic.name) rejected", err)) }
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    return .failure(.rd(.admin, "config \(name) of \(topic.name) rejected", err))
+                }
             }
         }
         let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_CREATETOPICS)
@@ -102,7 +121,9 @@ public final class KafkaAdmin: Sendable {
         _ = rd_kafka_AdminOptions_set_operation_timeout(options, milliseconds, &errbuf, errbuf.count)
         let queue = rd_kafka_queue_new(handle)
         defer { rd_kafka_queue_destroy(queue) }
-        newTopics.withUnsafeMutableBufferPointer { rd_kafka_CreateTopics(handle, $0.baseAddress, $0.count, options, queue) }
+        newTopics.withUnsafeMutableBufferPointer {
+            rd_kafka_CreateTopics(handle, $0.baseAddress, $0.count, options, queue)
+        }
 
         guard let event = rd_kafka_queue_poll(queue, milliseconds + 5000) else {
             return .failure(KafkaError(.timeout, reason: "no answer to CreateTopics"))
@@ -128,23 +149,31 @@ public final class KafkaAdmin: Sendable {
     /// Partitions, leaders and replicas of the named topics, from the cluster's metadata.
     ///
     /// - Throws: ``KafkaError/Code/admin`` when a topic does not exist or metadata cannot be had.
-    public func describeTopics(_ names: [String], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [TopicDescription] {
+    public func describeTopics(
+        _ names: [String],
+        timeout: Duration = .seconds(10)
+    ) async throws(KafkaError) -> [TopicDescription] {
         let client = self.client
         let milliseconds = timeout.milliseconds
         let result: Result<[TopicDescription], KafkaError> = await runBlocking {
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let err = rd_kafka_metadata(client.handle, 1, nil, &metadata, milliseconds)
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return .failure(.rd(.admin, "metadata request failed", err)) }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                return .failure(.rd(.admin, "metadata request failed", err))
+            }
             defer { rd_kafka_metadata_destroy(metadata) }
             var byName: [String: TopicDescription] = [:]
             for topic in UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt)) {
                 let name = String(cString: topic.topic)
                 if topic.err != RD_KAFKA_RESP_ERR_NO_ERROR { continue }
-                let partitions = UnsafeBufferPointer(start: topic.partitions, count: Int(topic.partition_cnt)).map { partition in
+                let partitions = UnsafeBufferPointer(start: topic.partitions, count: Int(topic.partition_cnt)).map {
+                    partition in
                     TopicDescription.Partition(
                         id: partition.id,
                         leader: partition.leader,
-                        replicas: Array(UnsafeBufferPointer(start: partition.replicas, count: Int(partition.replica_cnt))),
+                        replicas: Array(
+                            UnsafeBufferPointer(start: partition.replicas, count: Int(partition.replica_cnt))
+                        ),
                         inSyncReplicas: Array(UnsafeBufferPointer(start: partition.isrs, count: Int(partition.isr_cnt)))
                     )
                 }

@@ -91,11 +91,18 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The consume loop on the dedicated poll thread.
-    private static func pollLoop(client: RDKafkaClient, channel: EventChannel<ConsumerEvent>, stopping: Flag, batchSize: Int) {
+    private static func pollLoop(
+        client: RDKafkaClient,
+        channel: EventChannel<ConsumerEvent>,
+        stopping: Flag,
+        batchSize: Int
+    ) {
         let queue = rd_kafka_queue_get_consumer(client.handle)!
         defer { rd_kafka_queue_destroy(queue) }
         while !stopping.isSet {
-            let buffer = UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: batchSize)
+            let buffer = UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(
+                capacity: batchSize
+            )
             // Wait up to 100 ms for the first record (so stopping is noticed), then take whatever
             // else is already fetched without waiting: low latency when quiet, full batches when busy.
             var count = rd_kafka_consume_batch_queue(queue, 100, buffer.baseAddress, 1)
@@ -192,14 +199,21 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The group's committed offsets for these partitions (``KafkaOffset/invalid`` where none).
-    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [TopicPartitionOffset] {
+    public func committed(
+        _ partitions: [TopicPartition],
+        timeout: Duration = .seconds(10)
+    ) async throws(KafkaError) -> [TopicPartitionOffset] {
         let client = self.client
         let milliseconds = timeout.milliseconds
-        let request = partitions.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: .invalid) }
+        let request = partitions.map {
+            TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: .invalid)
+        }
         let result: Result<[TopicPartitionOffset], KafkaError> = await runBlocking {
             withPartitionList(request) { list in
                 let err = rd_kafka_committed(client.handle, list, milliseconds)
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR { return .failure(.rd(.commit, "fetching committed offsets failed", err)) }
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    return .failure(.rd(.commit, "fetching committed offsets failed", err))
+                }
                 return .success(Kafka.partitions(of: list))
             }
         }
@@ -218,7 +232,11 @@ public final class KafkaConsumer: Sendable {
                 }
                 for element in UnsafeBufferPointer(start: list.pointee.elems, count: Int(list.pointee.cnt))
                 where element.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    return .rd(.consume, "seek of \(String(cString: element.topic))/\(element.partition) failed", element.err)
+                    return .rd(
+                        .consume,
+                        "seek of \(String(cString: element.topic))/\(element.partition) failed",
+                        element.err
+                    )
                 }
                 return nil
             }
@@ -237,7 +255,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     private func pauseOrResume(_ partitions: [TopicPartition], pause: Bool) throws(KafkaError) {
-        let request = partitions.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: .invalid) }
+        let request = partitions.map {
+            TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: .invalid)
+        }
         let err = withPartitionList(request) { list in
             pause ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
         }
@@ -276,7 +296,10 @@ public final class KafkaConsumer: Sendable {
         let client = self.client
         let err = await runBlocking { rd_kafka_consumer_close(client.handle) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-            logger.warning("consumer close reported an error", metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(err)))"])
+            logger.warning(
+                "consumer close reported an error",
+                metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(err)))"]
+            )
         }
         channel.finish()
     }
@@ -308,7 +331,9 @@ final class ConsumerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
                 }
             } else {
                 let assignErr = rd_kafka_assign(handle, list)
-                if assignErr != RD_KAFKA_RESP_ERR_NO_ERROR { channel.send(.error(.rd(.consume, "assign failed", assignErr))) }
+                if assignErr != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    channel.send(.error(.rd(.consume, "assign failed", assignErr)))
+                }
             }
             logger.info("partitions assigned", metadata: ["kafka.partitions": "\(changed)"])
             if !changed.isEmpty { channel.send(.assigned(changed)) }

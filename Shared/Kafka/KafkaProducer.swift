@@ -38,7 +38,10 @@ public final class KafkaProducer: Sendable {
     ///   - logger: where librdkafka's logs and client errors go.
     /// - Throws: ``KafkaError/Code/configuration`` for a rejected property, ``KafkaError/Code/client``
     ///   when librdkafka cannot create the client.
-    public init(configuration: KafkaConfiguration, logger: Logger = Logger(label: "tandem.kafka.producer")) throws(KafkaError) {
+    public init(
+        configuration: KafkaConfiguration,
+        logger: Logger = Logger(label: "tandem.kafka.producer")
+    ) throws(KafkaError) {
         let callbacks = ProducerCallbacks(logger: logger)
         self.callbacks = callbacks
         self.logger = logger
@@ -130,13 +133,17 @@ public final class KafkaProducer: Sendable {
                     n += 1
                     if entry.keyCount >= 0 {
                         vu[n].vtype = RD_KAFKA_VTYPE_KEY
-                        vu[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: bytes.baseAddress.map { $0 + entry.keyStart })
+                        vu[n].u.mem.ptr = UnsafeMutableRawPointer(
+                            mutating: bytes.baseAddress.map { $0 + entry.keyStart }
+                        )
                         vu[n].u.mem.size = entry.keyCount
                         n += 1
                     }
                     if entry.valueCount >= 0 {
                         vu[n].vtype = RD_KAFKA_VTYPE_VALUE
-                        vu[n].u.mem.ptr = UnsafeMutableRawPointer(mutating: bytes.baseAddress.map { $0 + entry.valueStart })
+                        vu[n].u.mem.ptr = UnsafeMutableRawPointer(
+                            mutating: bytes.baseAddress.map { $0 + entry.valueStart }
+                        )
                         vu[n].u.mem.size = entry.valueCount
                         n += 1
                     }
@@ -150,7 +157,9 @@ public final class KafkaProducer: Sendable {
                         let list = rd_kafka_headers_new(headers.count)!
                         for header in headers {
                             if let value = header.value {
-                                value.withUnsafeBytes { _ = rd_kafka_header_add(list, header.name, -1, $0.baseAddress, $0.count) }
+                                value.withUnsafeBytes {
+                                    _ = rd_kafka_header_add(list, header.name, -1, $0.baseAddress, $0.count)
+                                }
                             } else {
                                 _ = rd_kafka_header_add(list, header.name, -1, nil, 0)
                             }
@@ -214,7 +223,10 @@ public final class KafkaProducer: Sendable {
         do {
             try await flush(timeout: timeout)
         } catch {
-            logger.warning("producer closed with records outstanding", metadata: ["kafka.outstanding": "\(outstanding)"])
+            logger.warning(
+                "producer closed with records outstanding",
+                metadata: ["kafka.outstanding": "\(outstanding)"]
+            )
             // Fail what is left so that every waiting sender is answered.
             rd_kafka_purge(client.handle, 0x1 | 0x2)  // RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT
             _ = await runBlocking { [client] in rd_kafka_flush(client.handle, 1000) }
@@ -265,7 +277,10 @@ final class PendingDelivery: @unchecked Sendable {
         remaining = Atomic(count + 1)
         let owner = Unmanaged.passUnretained(self)
         _ = slots.initialize(
-            from: repeatElement(Slot(owner: owner, partition: -1, offset: -1001, err: RD_KAFKA_RESP_ERR_NO_ERROR, error: nil), count: count)
+            from: repeatElement(
+                Slot(owner: owner, partition: -1, offset: -1001, err: RD_KAFKA_RESP_ERR_NO_ERROR, error: nil),
+                count: count
+            )
         )
     }
 
@@ -326,4 +341,3 @@ final class PendingDelivery: @unchecked Sendable {
         }
     }
 }
-

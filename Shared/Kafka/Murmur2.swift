@@ -10,7 +10,10 @@ public enum Murmur2 {
         let bytes = Array(key)
         var index = 0
         while index + 4 <= length {
-            var k = UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(bytes[index + 3]) << 24
+            var k =
+                UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16 | UInt32(
+                    bytes[index + 3]
+                ) << 24
             k = k &* m
             k ^= k >> 24
             k = k &* m

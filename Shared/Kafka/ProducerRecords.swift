@@ -124,7 +124,14 @@ public struct ProducerBatch: Sendable {
     ) {
         withOptionalBytes(key) { key in
             withOptionalBytes(value) { value in
-                append(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp)
+                append(
+                    topic: topic,
+                    partition: partition,
+                    key: key,
+                    value: value,
+                    headers: headers,
+                    timestamp: timestamp
+                )
             }
         }
     }

@@ -17,7 +17,11 @@ class RDKafkaCallbacks: @unchecked Sendable {
     func deliveryReport(_ message: UnsafePointer<rd_kafka_message_t>) {}
 
     /// Called on the consumer's poll thread when the group assigns or revokes partitions.
-    func rebalance(_ handle: OpaquePointer, _ err: rd_kafka_resp_err_t, _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {}
+    func rebalance(
+        _ handle: OpaquePointer,
+        _ err: rd_kafka_resp_err_t,
+        _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {}
 
     /// librdkafka's client-level errors (all brokers down, fatal idempotence errors, …).
     func error(_ handle: OpaquePointer?, _ err: rd_kafka_resp_err_t, _ reason: String) {
@@ -27,7 +31,9 @@ class RDKafkaCallbacks: @unchecked Sendable {
             let detail = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             logger.critical(
                 "kafka fatal error",
-                metadata: ["kafka.error": "\(String(cString: rd_kafka_err2name(original)))", "kafka.reason": "\(detail)"]
+                metadata: [
+                    "kafka.error": "\(String(cString: rd_kafka_err2name(original)))", "kafka.reason": "\(detail)",
+                ]
             )
         } else {
             logger.warning(
@@ -49,7 +55,11 @@ class RDKafkaCallbacks: @unchecked Sendable {
             case 6: .info
             default: .debug
             }
-        logger.log(level: swiftLevel, "librdkafka", metadata: ["kafka.facility": "\(facility)", "kafka.log": "\(message)"])
+        logger.log(
+            level: swiftLevel,
+            "librdkafka",
+            metadata: ["kafka.facility": "\(facility)", "kafka.log": "\(message)"]
+        )
     }
 }
 

@@ -25,21 +25,99 @@ public struct TopicSpec: Sendable, Hashable {
 
 /// Every topic the suite uses, in one place.
 public enum Topics {
-    public static let interactionsRaw = TopicSpec(name: "cs.interactions.raw", key: "customerId, else eventId", customerKeyed: true, compacted: false, retentionDays: 7, isInternal: false)
-    public static let accounts = TopicSpec(name: "cs.accounts", key: "customerId", customerKeyed: true, compacted: false, retentionDays: 35, isInternal: false)
-    public static let catalog = TopicSpec(name: "cs.catalog", key: "productId", customerKeyed: false, compacted: true, retentionDays: nil, isInternal: false)
-    public static let interactions = TopicSpec(name: "cs.interactions", key: "customerId, else eventId", customerKeyed: true, compacted: false, retentionDays: 7, isInternal: false)
-    public static let segments = TopicSpec(name: "cs.segments", key: "customerId", customerKeyed: true, compacted: true, retentionDays: nil, isInternal: false)
-    public static let leads = TopicSpec(name: "cs.leads", key: "customerId", customerKeyed: true, compacted: false, retentionDays: 30, isInternal: false)
-    public static let leadOutcomes = TopicSpec(name: "cs.lead-outcomes", key: "customerId", customerKeyed: true, compacted: false, retentionDays: 30, isInternal: false)
-    public static let kpi = TopicSpec(name: "cs.kpi", key: "window/start/dimension/value", customerKeyed: false, compacted: true, retentionDays: nil, isInternal: false)
-    public static let opinionReport = TopicSpec(name: "cs.opinion-report", key: "hour start", customerKeyed: false, compacted: true, retentionDays: nil, isInternal: false)
-    public static let alerts = TopicSpec(name: "cs.alerts", key: "alert id", customerKeyed: false, compacted: false, retentionDays: 30, isInternal: false)
-    public static let deadLetter = TopicSpec(name: "cs.deadletter", key: "original key", customerKeyed: false, compacted: false, retentionDays: 30, isInternal: false)
+    public static let interactionsRaw = TopicSpec(
+        name: "cs.interactions.raw",
+        key: "customerId, else eventId",
+        customerKeyed: true,
+        compacted: false,
+        retentionDays: 7,
+        isInternal: false
+    )
+    public static let accounts = TopicSpec(
+        name: "cs.accounts",
+        key: "customerId",
+        customerKeyed: true,
+        compacted: false,
+        retentionDays: 35,
+        isInternal: false
+    )
+    public static let catalog = TopicSpec(
+        name: "cs.catalog",
+        key: "productId",
+        customerKeyed: false,
+        compacted: true,
+        retentionDays: nil,
+        isInternal: false
+    )
+    public static let interactions = TopicSpec(
+        name: "cs.interactions",
+        key: "customerId, else eventId",
+        customerKeyed: true,
+        compacted: false,
+        retentionDays: 7,
+        isInternal: false
+    )
+    public static let segments = TopicSpec(
+        name: "cs.segments",
+        key: "customerId",
+        customerKeyed: true,
+        compacted: true,
+        retentionDays: nil,
+        isInternal: false
+    )
+    public static let leads = TopicSpec(
+        name: "cs.leads",
+        key: "customerId",
+        customerKeyed: true,
+        compacted: false,
+        retentionDays: 30,
+        isInternal: false
+    )
+    public static let leadOutcomes = TopicSpec(
+        name: "cs.lead-outcomes",
+        key: "customerId",
+        customerKeyed: true,
+        compacted: false,
+        retentionDays: 30,
+        isInternal: false
+    )
+    public static let kpi = TopicSpec(
+        name: "cs.kpi",
+        key: "window/start/dimension/value",
+        customerKeyed: false,
+        compacted: true,
+        retentionDays: nil,
+        isInternal: false
+    )
+    public static let opinionReport = TopicSpec(
+        name: "cs.opinion-report",
+        key: "hour start",
+        customerKeyed: false,
+        compacted: true,
+        retentionDays: nil,
+        isInternal: false
+    )
+    public static let alerts = TopicSpec(
+        name: "cs.alerts",
+        key: "alert id",
+        customerKeyed: false,
+        compacted: false,
+        retentionDays: 30,
+        isInternal: false
+    )
+    public static let deadLetter = TopicSpec(
+        name: "cs.deadletter",
+        key: "original key",
+        customerKeyed: false,
+        compacted: false,
+        retentionDays: 30,
+        isInternal: false
+    )
 
     /// The topics of SPEC §1, in its order.
     public static let spec: [TopicSpec] = [
-        interactionsRaw, accounts, catalog, interactions, segments, leads, leadOutcomes, kpi, opinionReport, alerts, deadLetter,
+        interactionsRaw, accounts, catalog, interactions, segments, leads, leadOutcomes, kpi, opinionReport, alerts,
+        deadLetter,
     ]
 
     /// The services' internal state changelogs `cs.<service>.<store>`: compacted, partitioned like
@@ -56,6 +134,13 @@ public enum Topics {
 
     /// The changelog topic of a service's state store.
     public static func changelog(service: String, store: String) -> TopicSpec {
-        TopicSpec(name: "cs.\(service).\(store)", key: "store key", customerKeyed: true, compacted: true, retentionDays: nil, isInternal: true)
+        TopicSpec(
+            name: "cs.\(service).\(store)",
+            key: "store key",
+            customerKeyed: true,
+            compacted: true,
+            retentionDays: nil,
+            isInternal: true
+        )
     }
 }

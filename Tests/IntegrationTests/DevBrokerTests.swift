@@ -43,7 +43,9 @@ func waitUntil(_ what: String, timeout: Duration = .seconds(20), _ condition: ()
 @Suite("tandem dev-broker", .timeLimit(.minutes(1)))
 struct DevBrokerTests {
     @Test func reachableByKcatFromAnotherProcessAndStopsOnSIGTERM() async throws {
-        let bootstrapFile = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-bootstrap-\(UUID().uuidString)").path
+        let bootstrapFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tandem-bootstrap-\(UUID().uuidString)"
+        ).path
         let broker = Process()
         broker.executableURL = try tandemBinary()
         broker.arguments = ["dev-broker", "--partitions", "4", "--bootstrap-file", bootstrapFile]
@@ -54,7 +56,9 @@ struct DevBrokerTests {
         defer { if broker.isRunning { broker.terminate() } }
 
         try await waitUntil("the bootstrap file") { FileManager.default.fileExists(atPath: bootstrapFile) }
-        let bootstrap = try String(contentsOfFile: bootstrapFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let bootstrap = try String(contentsOfFile: bootstrapFile, encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines
+        )
         #expect(bootstrap.hasPrefix("127.0.0.1:"))
 
         let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }
@@ -69,7 +73,9 @@ struct DevBrokerTests {
         broker.terminate()  // SIGTERM
         broker.waitUntilExit()
         #expect(broker.terminationStatus == 0)
-        let firstLine = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").first
+        let firstLine = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(
+            separator: "\n"
+        ).first
         #expect(firstLine.map(String.init) == bootstrap)
         #expect(!FileManager.default.fileExists(atPath: bootstrapFile))
     }

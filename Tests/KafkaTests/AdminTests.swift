@@ -27,7 +27,10 @@ struct AdminTests {
     @Test func createTopicsOnTheMockFailsClearly() async throws {
         let admin = try KafkaAdmin(configuration: ["bootstrap.servers": cluster.bootstrapServers], logger: quietLogger)
         let error = await #expect(throws: KafkaError.self) {
-            try await admin.createTopics([NewTopic(name: uniqueName("created"), partitions: 3, configs: ["cleanup.policy": "compact"])], timeout: .seconds(5))
+            try await admin.createTopics(
+                [NewTopic(name: uniqueName("created"), partitions: 3, configs: ["cleanup.policy": "compact"])],
+                timeout: .seconds(5)
+            )
         }
         #expect(error?.rdKafkaName != nil)
     }

@@ -6,7 +6,10 @@ import Testing
 struct FaultTests {
     /// Reads `topic`'s single partition from the beginning until `count` records arrived.
     func readAll(_ cluster: EmbeddedKafkaCluster, topic: String, count: Int) async throws -> [String] {
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("g")), logger: quietLogger)
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration(cluster, group: uniqueName("g")),
+            logger: quietLogger
+        )
         try consumer.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: .beginning)])
         var values: [String] = []
         for await event in consumer.events {
@@ -74,7 +77,9 @@ struct FaultTests {
         try await produce(producer, topic: topic, count: 10)
         try cluster.pushRequestErrors(
             apiKey: KafkaAPI.produce,
-            errors: [KafkaErrorCode.notEnoughReplicas, KafkaErrorCode.requestTimedOut, KafkaErrorCode.notEnoughReplicas]
+            errors: [
+                KafkaErrorCode.notEnoughReplicas, KafkaErrorCode.requestTimedOut, KafkaErrorCode.notEnoughReplicas,
+            ]
         )
         try await produce(producer, topic: topic, count: 90, start: 10)
         await producer.close()
@@ -100,7 +105,10 @@ struct FaultTests {
 
     @Test func aBadPropertyIsRejectedByName() {
         let error = #expect(throws: KafkaError.self) {
-            try KafkaProducer(configuration: ["bootstrap.servers": "127.0.0.1:1", "linger.ms": "soon"], logger: quietLogger)
+            try KafkaProducer(
+                configuration: ["bootstrap.servers": "127.0.0.1:1", "linger.ms": "soon"],
+                logger: quietLogger
+            )
         }
         #expect(error?.code == .configuration)
         #expect(error?.reason.contains("linger.ms") == true)

@@ -13,7 +13,10 @@ struct GroupTests {
         let task: Task<Void, any Error>
 
         init(cluster: EmbeddedKafkaCluster, group: String, topic: String) throws {
-            let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: group), logger: quietLogger)
+            let consumer = try KafkaConsumer(
+                configuration: consumerConfiguration(cluster, group: group),
+                logger: quietLogger
+            )
             try consumer.subscribe(topics: [topic])
             self.consumer = consumer
             let processed = self.processed
@@ -28,7 +31,8 @@ struct GroupTests {
                     case .records(let batch):
                         processed.update { seen in
                             for record in batch {
-                                seen[TopicPartition(topic: record.topic, partition: record.partition), default: []].append(record.offset)
+                                seen[TopicPartition(topic: record.topic, partition: record.partition), default: []]
+                                    .append(record.offset)
                             }
                         }
                         try consumer.store(batch.nextOffsets)
@@ -52,7 +56,8 @@ struct GroupTests {
         let a = try Member(cluster: cluster, group: group, topic: topic)
         let b = try Member(cluster: cluster, group: group, topic: topic)
         try await waitUntil("both members to have partitions") {
-            !a.assigned.value.isEmpty && !b.assigned.value.isEmpty && a.assigned.value.count + b.assigned.value.count == 4
+            !a.assigned.value.isEmpty && !b.assigned.value.isEmpty
+                && a.assigned.value.count + b.assigned.value.count == 4
         }
         #expect(a.assigned.value.isDisjoint(with: b.assigned.value))
 

@@ -19,7 +19,10 @@ struct Murmur2Tests {
     @Test func partitionClearsTheSignBit() {
         // hash("21") = -973932308; & 0x7fffffff = 1173551340; % 12 = 0
         #expect(Murmur2.partition(forKey: Array("21".utf8), partitionCount: 12) == 1_173_551_340 % 12)
-        #expect(Murmur2.partition(forKey: Array("foobar".utf8), partitionCount: 7) == (Int32(-790_332_482) & 0x7fff_ffff) % 7)
+        #expect(
+            Murmur2.partition(forKey: Array("foobar".utf8), partitionCount: 7) == (Int32(-790_332_482) & 0x7fff_ffff)
+                % 7
+        )
     }
 
     /// librdkafka's default partitioner here (`murmur2_random`) must put every key where the Java client would.

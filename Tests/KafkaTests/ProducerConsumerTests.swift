@@ -15,7 +15,10 @@ struct ProducerConsumerTests {
         #expect(reports.allSatisfy { $0.isDelivered })
         await producer.close()
 
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("g")), logger: quietLogger)
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration(cluster, group: uniqueName("g")),
+            logger: quietLogger
+        )
         try consumer.assign((0..<8).map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) })
         var seen: [KafkaRecord] = []
         for await event in consumer.events {
@@ -53,7 +56,10 @@ struct ProducerConsumerTests {
         try await producer.send(ProducerRecord(topic: topic, key: nil, value: Array("no key".utf8)))
         await producer.close()
 
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("g")), logger: quietLogger)
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration(cluster, group: uniqueName("g")),
+            logger: quietLogger
+        )
         try consumer.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: .beginning)])
         var records: [KafkaRecord] = []
         for await record in consumer.records {
@@ -75,7 +81,11 @@ struct ProducerConsumerTests {
 
         // First run: process some records, commit exactly what was processed, stop.
         // Small batches: the first run must stop in the middle of each partition.
-        let first = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: group), maxBatchSize: 100, logger: quietLogger)
+        let first = try KafkaConsumer(
+            configuration: consumerConfiguration(cluster, group: group),
+            maxBatchSize: 100,
+            logger: quietLogger
+        )
         try first.subscribe(topics: [topic])
         var committed: [TopicPartitionOffset] = []
         for await event in first.events {
@@ -116,7 +126,11 @@ struct ProducerConsumerTests {
         try await produce(producer, topic: topic, count: 100)
         await producer.close()
 
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("g")), maxBatchSize: 10, logger: quietLogger)
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration(cluster, group: uniqueName("g")),
+            maxBatchSize: 10,
+            logger: quietLogger
+        )
         let partition = TopicPartition(topic: topic, partition: 0)
         try consumer.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: KafkaOffset(90))])
         var offsets: [Int64] = []

@@ -8,7 +8,10 @@ import Testing
 enum TestCluster {
     static let shared: EmbeddedKafkaCluster = {
         do {
-            return try EmbeddedKafkaCluster(brokers: 1, logger: Logger(label: "test.mock", factory: { _ in SwiftLogNoOpLogHandler() }))
+            return try EmbeddedKafkaCluster(
+                brokers: 1,
+                logger: Logger(label: "test.mock", factory: { _ in SwiftLogNoOpLogHandler() })
+            )
         } catch {
             fatalError("embedded cluster did not start: \(error)")
         }
@@ -26,7 +29,11 @@ func producerConfiguration(_ cluster: EmbeddedKafkaCluster, _ extra: [String: St
     KafkaConfiguration(["bootstrap.servers": cluster.bootstrapServers].merging(extra) { _, new in new })
 }
 
-func consumerConfiguration(_ cluster: EmbeddedKafkaCluster, group: String, _ extra: [String: String] = [:]) -> KafkaConfiguration {
+func consumerConfiguration(
+    _ cluster: EmbeddedKafkaCluster,
+    group: String,
+    _ extra: [String: String] = [:]
+) -> KafkaConfiguration {
     KafkaConfiguration(
         [
             "bootstrap.servers": cluster.bootstrapServers,
@@ -85,7 +92,12 @@ func produce(
 ) async throws -> [DeliveryReport] {
     var batch = ProducerBatch(reservingCapacity: count)
     for index in start..<(start + count) {
-        batch.append(topic: topic, key: Array("key-\(index % keys)".utf8), value: Array("value-\(index)".utf8), headers: headers)
+        batch.append(
+            topic: topic,
+            key: Array("key-\(index % keys)".utf8),
+            value: Array("value-\(index)".utf8),
+            headers: headers
+        )
     }
     let reports = try await producer.send(batch)
     for report in reports {

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine with only Swift lacks: librdkafka's headers and library (the Kafka
+# client), and kcat (a command-line Kafka client the tests use to reach the embedded broker from
+# another process). Nothing else. Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+missing=()
+dpkg -s librdkafka-dev >/dev/null 2>&1 || missing+=(librdkafka-dev)
+command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}" >&2
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
