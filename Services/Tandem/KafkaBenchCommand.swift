@@ -165,7 +165,7 @@ struct KafkaBench: Sendable {
                     delivered += done
                     inFlight -= 1
                 }
-                group.addTask { [batch] in try await producer.send(batch).filter(\.isDelivered).count }
+                group.addTask { [batch] in try await producer.send(batch).allDelivered ? batch.count : 0 }
                 inFlight += 1
             }
             for try await done in group { delivered += done }
@@ -178,7 +178,7 @@ struct KafkaBench: Sendable {
     }
 
     func swiftConsume(topic: String) async throws -> Double {
-        let start = ContinuousClock.now
+        var start: ContinuousClock.Instant?
         let consumer = try KafkaConsumer(configuration: KafkaConfiguration(consumerProperties), logger: logger)
         try consumer.assign(
             (0..<Int32(partitions)).map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) }
@@ -187,11 +187,12 @@ struct KafkaBench: Sendable {
         var bytes = 0
         for await event in consumer.events {
             guard case .records(let batch) = event else { continue }
+            if start == nil { start = .now }  // from the first record: startup is not throughput
             for record in batch { bytes &+= record.valueCount }
             count += batch.count
             if count >= records { break }
         }
-        let seconds = (ContinuousClock.now - start).seconds
+        let seconds = (ContinuousClock.now - (start ?? .now)).seconds
         await consumer.close()
         guard count >= records, bytes >= records * valueSize else {
             throw BenchFailure("consume: \(count) of \(records) records")
@@ -200,7 +201,7 @@ struct KafkaBench: Sendable {
     }
 
     func swiftPassthrough(from source: String, to destination: String) async throws -> Double {
-        let start = ContinuousClock.now
+        let start = Collected<ContinuousClock.Instant?>(nil)
         let producer = try KafkaProducer(configuration: KafkaConfiguration(producerProperties), logger: logger)
         let consumer = try KafkaConsumer(configuration: KafkaConfiguration(consumerProperties), logger: logger)
         try consumer.assign(
@@ -212,6 +213,7 @@ struct KafkaBench: Sendable {
             var inFlight = 0
             for await event in consumer.events {
                 guard case .records(let input) = event else { continue }
+                start.setOnce(.now)  // from the first record: startup is not throughput
                 var output = ProducerBatch(reservingCapacity: input.count, bytes: input.count * (valueSize + 16))
                 for record in input {
                     record.withUnsafeKey { key in
@@ -223,14 +225,14 @@ struct KafkaBench: Sendable {
                     delivered += done
                     inFlight -= 1
                 }
-                group.addTask { [output] in try await producer.send(output).filter(\.isDelivered).count }
+                group.addTask { [output] in try await producer.send(output).allDelivered ? output.count : 0 }
                 inFlight += 1
                 if consumed >= records { break }
             }
             for try await done in group { delivered += done }
             return delivered
         }
-        let seconds = (ContinuousClock.now - start).seconds
+        let seconds = (ContinuousClock.now - (start.value ?? .now)).seconds
         await consumer.close()
         await producer.close()
         guard delivered >= records else { throw BenchFailure("passthrough: \(delivered) of \(records) delivered") }
@@ -316,6 +318,17 @@ private func withCConf<R>(_ properties: [String: String], _ body: (tandem_ceilin
                 )
             )
         }
+    }
+}
+
+/// A value set once from inside a task group's parent loop and read after it.
+final class Collected<Value: Sendable>: @unchecked Sendable {
+    private var stored: Value
+    private let lock = NSLock()
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func setOnce<Wrapped>(_ newValue: Wrapped) where Value == Wrapped? {
+        lock.withLock { if stored == nil { stored = newValue } }
     }
 }
 

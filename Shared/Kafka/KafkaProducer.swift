@@ -88,8 +88,8 @@ public final class KafkaProducer: Sendable {
     ///
     /// - Returns: one report per record, in the batch's order. A record the broker refused has a
     ///   report with an ``DeliveryReport/error``; the call itself throws only when the producer is closed.
-    public func send(_ batch: ProducerBatch) async throws(KafkaError) -> [DeliveryReport] {
-        guard !batch.isEmpty else { return [] }
+    public func send(_ batch: ProducerBatch) async throws(KafkaError) -> DeliveryReports {
+        guard !batch.isEmpty else { return DeliveryReports(pending: PendingDelivery(count: 0), batch: batch) }
         let pending = PendingDelivery(count: batch.count)
         var next = 0
         while next < batch.count {
@@ -105,7 +105,7 @@ public final class KafkaProducer: Sendable {
             }
         }
         await pending.wait()
-        return pending.reports(for: batch)
+        return DeliveryReports(pending: pending, batch: batch)
     }
 
     /// Hands records to librdkafka from `start` until its queue is full or the batch is done.
@@ -270,6 +270,7 @@ final class PendingDelivery: @unchecked Sendable {
     private let slots: UnsafeMutableBufferPointer<Slot>
     /// Records not yet reported, plus one held by the sender until it has stored its continuation.
     private let remaining: Atomic<Int>
+    private let failureCount = Atomic<Int>(0)
     private nonisolated(unsafe) var continuation: CheckedContinuation<Void, Never>?
 
     init(count: Int) {
@@ -296,12 +297,15 @@ final class PendingDelivery: @unchecked Sendable {
         slot.pointee.partition = partition
         slot.pointee.offset = offset
         slot.pointee.err = err
-        slot.pointee.owner.takeUnretainedValue().countDown()
+        let owner = slot.pointee.owner.takeUnretainedValue()
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { owner.failureCount.add(1, ordering: .relaxed) }
+        owner.countDown()
     }
 
     /// A record that librdkafka refused to enqueue: it gets no delivery report.
     func failNow(_ index: Int, error: KafkaError) {
         slots[index].error = error
+        failureCount.add(1, ordering: .relaxed)
         countDown()
     }
 
@@ -323,21 +327,50 @@ final class PendingDelivery: @unchecked Sendable {
         }
     }
 
-    func reports(for batch: ProducerBatch) -> [DeliveryReport] {
-        (0..<slots.count).map { index in
-            let slot = slots[index]
-            let entry = batch.entries[index]
-            let topic = batch.topics[Int(entry.topicIndex)]
-            var error = slot.error
-            if error == nil, slot.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                error = .rd(.delivery, "broker did not acknowledge the record", slot.err)
-            }
-            return DeliveryReport(
-                topic: topic,
-                partition: slot.partition,
-                offset: error == nil ? KafkaOffset(rawValue: slot.offset) : .invalid,
-                error: error
-            )
+    /// The report of record `index`, made on demand.
+    func report(_ index: Int, topic: String) -> DeliveryReport {
+        let slot = slots[index]
+        var error = slot.error
+        if error == nil, slot.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            error = .rd(.delivery, "broker did not acknowledge the record", slot.err)
         }
+        return DeliveryReport(
+            topic: topic,
+            partition: slot.partition,
+            offset: error == nil ? KafkaOffset(rawValue: slot.offset) : .invalid,
+            error: error
+        )
+    }
+
+    /// Records that failed (refused at enqueue or not acknowledged).
+    var failures: Int { failureCount.load(ordering: .acquiring) }
+}
+
+/// One ``DeliveryReport`` per record of a sent ``ProducerBatch``, in the batch's order.
+///
+/// Reports are made when read, so checking ``allDelivered`` after sending thousands of records
+/// costs nothing per record.
+public struct DeliveryReports: RandomAccessCollection, Sendable {
+    let pending: PendingDelivery
+    let batch: ProducerBatch
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { batch.count }
+
+    public subscript(position: Int) -> DeliveryReport {
+        precondition(position >= 0 && position < batch.count, "DeliveryReports index out of range")
+        return pending.report(position, topic: batch.topics[Int(batch.entries[position].topicIndex)])
+    }
+
+    /// True when the broker acknowledged every record.
+    public var allDelivered: Bool { pending.failures == 0 }
+
+    /// The number of records that were not delivered.
+    public var failureCount: Int { pending.failures }
+
+    /// The first failure, if any.
+    public var firstError: KafkaError? {
+        guard pending.failures > 0 else { return nil }
+        return lazy.compactMap(\.error).first
     }
 }

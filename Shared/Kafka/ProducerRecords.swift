@@ -96,9 +96,9 @@ public struct ProducerBatch: Sendable {
     ) {
         let topicIndex = index(of: topic)
         let keyStart = bytes.count
-        if let key { bytes.append(contentsOf: key) }
+        if let key { bytes.append(contentsOf: key.assumingMemoryBound(to: UInt8.self)) }
         let valueStart = bytes.count
-        if let value { bytes.append(contentsOf: value) }
+        if let value { bytes.append(contentsOf: value.assumingMemoryBound(to: UInt8.self)) }
         entries.append(
             Entry(
                 topicIndex: topicIndex,

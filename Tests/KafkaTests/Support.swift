@@ -89,7 +89,7 @@ func produce(
     keys: Int = 100,
     start: Int = 0,
     headers: [KafkaHeader] = []
-) async throws -> [DeliveryReport] {
+) async throws -> DeliveryReports {
     var batch = ProducerBatch(reservingCapacity: count)
     for index in start..<(start + count) {
         batch.append(
@@ -100,8 +100,7 @@ func produce(
         )
     }
     let reports = try await producer.send(batch)
-    for report in reports {
-        if let error = report.error { throw error }
-    }
+    if let error = reports.firstError { throw error }
+    #expect(reports.allDelivered)
     return reports
 }
