@@ -77,6 +77,13 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "ModelsTests",
+            dependencies: ["Models"],
+            path: "Tests/ModelsTests",
+            resources: [.copy("Fixtures")],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: ["Models"],
             path: "Tests/IntegrationTests",

@@ -1,0 +1,16 @@
+import Models
+import Testing
+
+@Suite("topics")
+struct TopicSpecTests {
+    @Test func compactedTopicsAreTheSpecsOnes() {
+        let compacted = Set(Topics.spec.filter(\.compacted).map(\.name))
+        #expect(compacted == ["cs.catalog", "cs.segments", "cs.kpi", "cs.opinion-report"])
+        #expect(Topics.changelogs.allSatisfy { $0.compacted && $0.name.hasPrefix("cs.") })
+    }
+
+    @Test func retentionIsInMilliseconds() {
+        #expect(Topics.interactions.configs == ["cleanup.policy": "delete", "retention.ms": "604800000"])
+        #expect(Topics.segments.configs == ["cleanup.policy": "compact"])
+    }
+}
