@@ -45,6 +45,17 @@ let package = Package(
             path: "Shared/Models",
             swiftSettings: strictSwift
         ),
+        // What every service stands on: configuration, the processing loop, dead letters, state stores, event time.
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "Kafka",
+                "Models",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/ServiceKit",
+            swiftSettings: strictSwift
+        ),
         // The benchmark ceiling: minimal loops written directly against librdkafka's C API, so that
         // `tandem bench kafka` measures the wrapper against plain C in the same run. It exists only
         // for that comparison; every symbol is prefixed `tandem_ceiling_`.
@@ -74,6 +85,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/KafkaTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: [
+                "ServiceKit",
+                "Kafka",
+                "Models",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/ServiceKitTests",
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -70,6 +70,9 @@ public struct ConsumerRecordView: @unchecked Sendable {
     let message: UnsafeMutablePointer<rd_kafka_message_t>
 
     public var topic: String { String(cString: rd_kafka_topic_name(message.pointee.rkt)) }
+    /// Identifies the record's topic without making a string: equal for records of the same topic
+    /// from the same consumer, for as long as the consumer lives.
+    public var topicID: Int { Int(bitPattern: UnsafeRawPointer(message.pointee.rkt)) }
     public var partition: Int32 { message.pointee.partition }
     public var offset: Int64 { message.pointee.offset }
 

@@ -190,6 +190,14 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Starts committing these offsets without waiting for the answer; commits are sent in order,
+    /// and a failure is logged (a later commit covers it). Use ``commit(_:)`` where the answer matters.
+    public func commitAsync(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let err = withPartitionList(offsets) { rd_kafka_commit(client.handle, $0, 1) }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .rd(.commit, "commit failed", err) }
+    }
+
     /// Commits exactly these offsets (next offset to read per partition) and waits for the answer.
     public func commit(_ offsets: [TopicPartitionOffset]) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
@@ -262,6 +270,26 @@ public final class KafkaConsumer: Sendable {
             pause ? rd_kafka_pause_partitions(client.handle, list) : rd_kafka_resume_partitions(client.handle, list)
         }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .rd(.consume, pause ? "pause failed" : "resume failed", err) }
+    }
+
+    /// Asks the partition's leader for its low and high watermarks (first offset kept, offset after the last record).
+    public func queryWatermarks(
+        topic: String,
+        partition: Int32,
+        timeout: Duration = .seconds(10)
+    ) async throws(KafkaError) -> (low: Int64, high: Int64) {
+        let client = self.client
+        let milliseconds = timeout.milliseconds
+        let result: Result<(Int64, Int64), KafkaError> = await runBlocking {
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let err = rd_kafka_query_watermark_offsets(client.handle, topic, partition, &low, &high, milliseconds)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                return .failure(.rd(.consume, "watermarks of \(topic)/\(partition) unavailable", err))
+            }
+            return .success((low, high))
+        }
+        return try result.get()
     }
 
     /// Lag per assigned partition, from the fetcher's cached high watermarks (no broker round trip).

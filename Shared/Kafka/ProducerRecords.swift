@@ -148,6 +148,19 @@ public struct ProducerBatch: Sendable {
         )
     }
 
+    /// A copy of record `index`, e.g. to send it again.
+    public func record(at index: Int) -> ProducerRecord {
+        let entry = entries[index]
+        return ProducerRecord(
+            topic: topics[Int(entry.topicIndex)],
+            partition: entry.partition >= 0 ? entry.partition : nil,
+            key: entry.keyCount >= 0 ? Array(bytes[entry.keyStart..<(entry.keyStart + entry.keyCount)]) : nil,
+            value: entry.valueCount >= 0 ? Array(bytes[entry.valueStart..<(entry.valueStart + entry.valueCount)]) : nil,
+            headers: entry.headers ?? [],
+            timestamp: entry.timestamp != 0 ? entry.timestamp : nil
+        )
+    }
+
     private mutating func index(of topic: String) -> Int32 {
         // Batches usually hold one or two topics: a backwards scan beats hashing.
         if let found = topics.lastIndex(of: topic) { return Int32(found) }

@@ -1,0 +1,137 @@
+import Foundation
+public import Kafka
+
+/// State a service keeps per input partition: a keyed table backed by a compacted changelog
+/// topic `cs.<service>.<store>` with the same partition count as the input.
+///
+/// - Restored on partition assignment, before any record of that partition is processed, by
+///   reading the changelog partition from the beginning (last value per key wins; a tombstone
+///   deletes). Dropped on revocation.
+/// - Changes are coalesced per key between commits (as Kafka Streams' record cache does): the
+///   changelog grows with changed keys, not with events. ``ProcessingLoop`` writes them and
+///   waits for the broker's acknowledgement before it commits the input offsets.
+/// - Every entry remembers the input offset that last changed it. A record reprocessed after a
+///   crash (its offset was not committed) finds ``isApplied(_:partition:offset:)`` true for
+///   every key whose change already reached the changelog and must not apply it again — that
+///   makes the effect on state exactly once per key without Kafka transactions.
+///
+/// - Important: not thread-safe; used only from its ``ProcessingLoop``'s task.
+public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unchecked Sendable {
+    struct Entry {
+        var value: Value
+        var offset: Int64
+    }
+
+    /// The store's name (the `<store>` of its changelog topic).
+    public let name: String
+    /// The changelog topic's full name.
+    public let changelogTopic: String
+    private var tables: [Int32: [String: Entry]] = [:]
+    /// Keys changed since the last flush, per partition (nil value: deleted).
+    private var dirty: [Int32: [String: Entry?]] = [:]
+    private let encoder = JSONEncoder()
+    private let decoder = JSONDecoder()
+
+    public init(name: String, changelogTopic: String) {
+        self.name = name
+        self.changelogTopic = changelogTopic
+    }
+
+    /// The value of `key` in `partition`.
+    public func get(_ key: String, partition: Int32) -> Value? {
+        tables[partition]?[key]?.value
+    }
+
+    /// True when the change made by the input record at `offset` is already in the state
+    /// (the record is being reprocessed after a crash or a rebalance).
+    public func isApplied(_ key: String, partition: Int32, offset: Int64) -> Bool {
+        guard let entry = tables[partition]?[key] else { return false }
+        return entry.offset >= offset
+    }
+
+    /// Sets `key` in `partition`, as changed by the input record at `offset`.
+    public func put(_ key: String, _ value: Value, partition: Int32, offset: Int64) {
+        let entry = Entry(value: value, offset: offset)
+        tables[partition, default: [:]][key] = entry
+        dirty[partition, default: [:]][key] = .some(entry)
+    }
+
+    /// Removes `key` from `partition` (a tombstone in the changelog).
+    public func delete(_ key: String, partition: Int32) {
+        guard tables[partition]?.removeValue(forKey: key) != nil else { return }
+        dirty[partition, default: [:]][key] = .some(nil)
+    }
+
+    /// Every key and value of a partition (for timers and scans).
+    public func entries(partition: Int32) -> [(key: String, value: Value)] {
+        (tables[partition] ?? [:]).map { ($0.key, $0.value.value) }
+    }
+
+    /// Number of keys held in a partition.
+    public func count(partition: Int32) -> Int { tables[partition]?.count ?? 0 }
+
+    /// Partitions whose state is held here.
+    public var partitions: [Int32] { tables.keys.sorted() }
+
+    // MARK: StateStore
+
+    public var hasChanges: Bool { dirty.values.contains { !$0.isEmpty } }
+
+    public func appendChanges(to batch: inout ProducerBatch) throws {
+        for (partition, changes) in dirty {
+            for (key, entry) in changes {
+                let value: [UInt8]? = try entry.map { Array(try encoder.encode(Envelope(o: $0.offset, v: $0.value))) }
+                batch.append(topic: changelogTopic, partition: partition, key: Array(key.utf8), value: value)
+            }
+        }
+    }
+
+    public func changesFlushed() {
+        dirty.removeAll(keepingCapacity: true)
+    }
+
+    public func apply(changelogRecord record: ConsumerRecordView) throws {
+        guard let key = record.withUnsafeKey({ $0.map { String(decoding: $0, as: UTF8.self) } }) else { return }
+        let partition = record.partition
+        guard let bytes = record.value else {
+            tables[partition]?.removeValue(forKey: key)
+            return
+        }
+        let envelope = try decoder.decode(Envelope.self, from: Data(bytes))
+        tables[partition, default: [:]][key] = Entry(value: envelope.v, offset: envelope.o)
+    }
+
+    public func prepare(partition: Int32) {
+        tables[partition] = [:]
+        dirty[partition] = nil
+    }
+
+    public func drop(partition: Int32) {
+        tables[partition] = nil
+        dirty[partition] = nil
+    }
+
+    /// The changelog value: the state and the input offset that produced it.
+    private struct Envelope: Codable {
+        var o: Int64
+        var v: Value
+    }
+}
+
+/// What ``ProcessingLoop`` needs of a state store.
+public protocol StateStore: AnyObject, Sendable {
+    /// The changelog topic the store is restored from and flushed to.
+    var changelogTopic: String { get }
+    /// True when there are changes not yet written to the changelog.
+    var hasChanges: Bool { get }
+    /// Appends the pending changes (one record per changed key, to the same partition number).
+    func appendChanges(to batch: inout ProducerBatch) throws
+    /// The appended changes are acknowledged by the broker.
+    func changesFlushed()
+    /// Starts restoring a partition: forget anything held for it.
+    func prepare(partition: Int32)
+    /// Applies one changelog record during a restore.
+    func apply(changelogRecord: ConsumerRecordView) throws
+    /// The partition is no longer ours.
+    func drop(partition: Int32)
+}

@@ -1,0 +1,364 @@
+import Foundation
+public import Kafka
+public import Logging
+import Synchronization
+
+/// One input record, read in place: valid only during ``RecordProcessor/process(_:into:)``.
+public struct InputRecord {
+    public let topic: String
+    public let partition: Int32
+    public let offset: Int64
+    /// Milliseconds since the epoch, when the record has a timestamp.
+    public let timestamp: Int64?
+    public let key: UnsafeRawBufferPointer?
+    public let value: UnsafeRawBufferPointer?
+
+    public init(
+        topic: String,
+        partition: Int32,
+        offset: Int64,
+        timestamp: Int64?,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer?
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        self.key = key
+        self.value = value
+    }
+}
+
+/// A record the processor could not handle: it goes to the dead-letter topic with this reason.
+public struct ProcessingFailure: Error, Hashable, Sendable {
+    /// A stable reason code, e.g. `invalid_json`, `validation`, `late` (a bounded metric label).
+    public var reason: String
+    /// A human sentence saying what is wrong (no PII).
+    public var message: String
+
+    public init(reason: String, message: String) {
+        self.reason = reason
+        self.message = message
+    }
+}
+
+/// What processing a batch of records produces, sent before the input offsets are committed.
+public struct ProcessorOutput: Sendable {
+    var batch = ProducerBatch()
+
+    /// Queues an output record; `partition` nil lets the murmur2 partitioner choose from the key.
+    public mutating func send(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8]?) {
+        batch.append(topic: topic, partition: partition, key: key, value: value)
+    }
+
+    /// Queues an output record from raw buffers (copied).
+    public mutating func send(
+        topic: String,
+        partition: Int32? = nil,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer?
+    ) {
+        batch.append(topic: topic, partition: partition, key: key, value: value)
+    }
+
+    /// Number of records queued.
+    public var count: Int { batch.count }
+}
+
+/// A service's business logic, driven by a ``ProcessingLoop``.
+///
+/// - Important: called only from the loop's task, one call at a time; implementations may keep
+///   mutable state without locks (hence `@unchecked Sendable` on conforming classes).
+public protocol RecordProcessor: AnyObject, Sendable {
+    /// The topics to consume (full names, prefix included).
+    var inputTopics: [String] { get }
+    /// The state stores, restored before any record of an assigned partition is processed.
+    var stores: [any StateStore] { get }
+    /// Handles one record; throw ``ProcessingFailure`` to dead-letter it.
+    func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure)
+    /// Partitions (numbers) whose state is restored and whose records come next.
+    func partitionsAssigned(_ partitions: [Int32])
+    /// Partitions (numbers) that leave this instance; their state is dropped after this call.
+    func partitionsRevoked(_ partitions: [Int32])
+}
+
+extension RecordProcessor {
+    public func partitionsAssigned(_ partitions: [Int32]) {}
+    public func partitionsRevoked(_ partitions: [Int32]) {}
+}
+
+/// Consume a batch → process → produce → commit, with exactly-once effect on state.
+///
+/// For each batch: every record is processed (a failure becomes a dead letter and the loop goes
+/// on); then the outputs and dead letters are sent and acknowledged, then the state stores'
+/// changes are written to their changelogs and acknowledged, and only then are the input
+/// offsets committed. A send that fails (the broker is away longer than `message.timeout.ms`) is
+/// retried until it succeeds: a broker outage pauses the loop, it never drops anything.
+public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
+    private let configuration: ServiceConfiguration
+    private let processor: Processor
+    private let deadLetterTopic: String
+    private let logger: Logger
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let stopRequested = Atomic<Bool>(false)
+    private let ready = Atomic<Bool>(false)
+    private let counters = Mutex(Counters())
+
+    /// What the loop has done so far.
+    public struct Counters: Sendable, Hashable {
+        public var recordsIn = 0
+        public var recordsOut = 0
+        public var deadLetters: [String: Int] = [:]
+        public var batches = 0
+        public var retries = 0
+    }
+
+    /// Creates the loop's consumer (in the service's group) and producer.
+    public init(
+        configuration: ServiceConfiguration,
+        processor: Processor,
+        deadLetterTopic: String,
+        logger: Logger
+    ) throws(KafkaError) {
+        self.configuration = configuration
+        self.processor = processor
+        self.deadLetterTopic = deadLetterTopic
+        self.logger = logger
+        consumer = try KafkaConsumer(
+            configuration: configuration.consumerConfiguration,
+            maxBatchSize: configuration.maxBatch,
+            logger: logger
+        )
+        producer = try KafkaProducer(configuration: configuration.producerConfiguration, logger: logger)
+    }
+
+    /// True once partitions are assigned and their state restored.
+    public var isReady: Bool { ready.load(ordering: .relaxed) }
+
+    /// A snapshot of the counters.
+    public var counts: Counters { counters.withLock { $0 } }
+
+    /// Asks the loop to stop after the batch in hand (its outputs sent, its offsets committed).
+    public func stop() {
+        stopRequested.store(true, ordering: .releasing)
+    }
+
+    /// Runs until ``stop()`` or cancellation; then commits, leaves the group and closes the clients.
+    public func run() async throws {
+        try consumer.subscribe(topics: processor.inputTopics)
+        var topicNames: [Int: String] = [:]
+        var owned = Set<Int32>()
+        /// The next offset per partition, committed asynchronously after each batch.
+        var progress: [TopicPartition: KafkaOffset] = [:]
+        var iterator = consumer.events.makeAsyncIterator()
+        defer { ready.store(false, ordering: .relaxed) }
+        while !stopRequested.load(ordering: .acquiring), !Task.isCancelled {
+            guard let event = await iterator.next() else { break }
+            switch event {
+            case .assigned(let partitions):
+                let numbers = Set(partitions.map(\.partition)).subtracting(owned)
+                try await restore(Array(numbers).sorted())
+                owned.formUnion(numbers)
+                processor.partitionsAssigned(Array(numbers).sorted())
+                ready.store(true, ordering: .relaxed)
+            case .revoked(let partitions, let lost):
+                // Make the last asynchronous commit final before the partitions move: the next
+                // owner then starts exactly after what this instance processed.
+                let leavingOffsets = partitions.compactMap { partition in
+                    progress.removeValue(forKey: partition).map {
+                        TopicPartitionOffset(topic: partition.topic, partition: partition.partition, offset: $0)
+                    }
+                }
+                if !lost {
+                    do {
+                        try await consumer.commit(leavingOffsets)
+                    } catch {
+                        logger.warning("commit on revocation failed", metadata: ["error": "\(error)"])
+                    }
+                }
+                let still = try consumer.assignment().filter { !partitions.contains($0) }
+                let leaving = Set(partitions.map(\.partition)).subtracting(still.map(\.partition))
+                processor.partitionsRevoked(Array(leaving).sorted())
+                for partition in leaving {
+                    for store in processor.stores { store.drop(partition: partition) }
+                }
+                owned.subtract(leaving)
+            case .records(let batch):
+                for offset in try await handle(batch, topicNames: &topicNames) {
+                    progress[offset.topicPartition] = offset.offset
+                }
+            case .error(let error):
+                logger.warning("consumer error", metadata: ["error": "\(error)"])
+            }
+        }
+        await shutdown(
+            committing: progress.map {
+                TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
+            }
+        )
+    }
+
+    /// Processes one batch and commits it; returns the offsets committed.
+    private func handle(_ batch: ConsumerBatch, topicNames: inout [Int: String]) async throws -> [TopicPartitionOffset]
+    {
+        var output = ProcessorOutput()
+        output.batch = ProducerBatch(reservingCapacity: batch.count)
+        var deadLetters: [String: Int] = [:]
+        for record in batch {
+            let topicID = record.topicID
+            let topic: String
+            if let known = topicNames[topicID] {
+                topic = known
+            } else {
+                topic = record.topic
+                topicNames[topicID] = topic
+            }
+            let failure: ProcessingFailure? = record.withUnsafeKey { key in
+                record.withUnsafeValue { value in
+                    let input = InputRecord(
+                        topic: topic,
+                        partition: record.partition,
+                        offset: record.offset,
+                        timestamp: record.timestamp,
+                        key: key,
+                        value: value
+                    )
+                    do throws(ProcessingFailure) {
+                        try processor.process(input, into: &output)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            if let failure {
+                deadLetters[failure.reason, default: 0] += 1
+                logger.debug(
+                    "record dead-lettered",
+                    metadata: [
+                        "kafka.topic": "\(topic)", "kafka.partition": "\(record.partition)",
+                        "kafka.offset": "\(record.offset)", "reason": "\(failure.reason)",
+                    ]
+                )
+                let letter = DeadLetters.encode(
+                    service: configuration.service,
+                    failure: failure,
+                    topic: topic,
+                    partition: record.partition,
+                    offset: record.offset,
+                    key: record.key,
+                    payload: record.value
+                )
+                output.send(topic: deadLetterTopic, key: record.key, value: letter)
+            }
+        }
+        // 1. Outputs and dead letters, acknowledged.
+        let outputs = output.count
+        try await sendUntilDelivered(output.batch, what: "outputs")
+        // 2. State changes, acknowledged.
+        var changes = ProducerBatch()
+        for store in processor.stores where store.hasChanges {
+            try store.appendChanges(to: &changes)
+        }
+        try await sendUntilDelivered(changes, what: "state changes")
+        for store in processor.stores { store.changesFlushed() }
+        // 3. Only now the input offsets.
+        let offsets = batch.nextOffsets
+        try consumer.commitAsync(offsets)
+        counters.withLock { counters in
+            counters.recordsIn += batch.count
+            counters.recordsOut += outputs
+            counters.batches += 1
+            for (reason, count) in deadLetters { counters.deadLetters[reason, default: 0] += count }
+        }
+        return offsets
+    }
+
+    /// Sends a batch; records that fail (the broker was away longer than `message.timeout.ms`)
+    /// are sent again, in order, until every one is acknowledged.
+    private func sendUntilDelivered(_ batch: ProducerBatch, what: String) async throws {
+        var pending = batch
+        var attempt = 0
+        while !pending.isEmpty {
+            let reports = try await producer.send(pending)
+            if reports.allDelivered { return }
+            attempt += 1
+            counters.withLock { $0.retries += 1 }
+            logger.warning(
+                "send failed, retrying",
+                metadata: [
+                    "what": "\(what)", "failed": "\(reports.failureCount)",
+                    "error": "\(reports.firstError.map { "\($0)" } ?? "")",
+                ]
+            )
+            var retry = ProducerBatch(reservingCapacity: reports.failureCount)
+            for index in reports.indices where !reports[index].isDelivered {
+                retry.append(pending.record(at: index))
+            }
+            pending = retry
+            try await Task.sleep(for: .milliseconds(min(5000, 100 << min(attempt, 6))))
+        }
+    }
+
+    /// Restores every store's partitions from their changelogs before any of their records is processed.
+    private func restore(_ partitions: [Int32]) async throws {
+        let stores = processor.stores
+        guard !stores.isEmpty, !partitions.isEmpty else { return }
+        let start = ContinuousClock.now
+        var restoreConfiguration = configuration.producerConfiguration
+        restoreConfiguration["group.id"] = configuration.groupID + ".restore"
+        let reader = try KafkaConsumer(configuration: restoreConfiguration, logger: logger)
+        var ends: [TopicPartition: Int64] = [:]
+        var assignment: [TopicPartitionOffset] = []
+        for store in stores {
+            for partition in partitions {
+                store.prepare(partition: partition)
+                let marks = try await reader.queryWatermarks(topic: store.changelogTopic, partition: partition)
+                if marks.high > marks.low {
+                    ends[TopicPartition(topic: store.changelogTopic, partition: partition)] = marks.high
+                    assignment.append(
+                        TopicPartitionOffset(topic: store.changelogTopic, partition: partition, offset: .beginning)
+                    )
+                }
+            }
+        }
+        var restored = 0
+        if !assignment.isEmpty {
+            try reader.assign(assignment)
+            let byTopic = Dictionary(grouping: stores, by: \.changelogTopic)
+            var remaining = ends
+            var iterator = reader.events.makeAsyncIterator()
+            while !remaining.isEmpty, let event = await iterator.next() {
+                guard case .records(let batch) = event else { continue }
+                for record in batch {
+                    let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                    guard let end = remaining[partition], record.offset < end else { continue }
+                    for store in byTopic[partition.topic] ?? [] { try store.apply(changelogRecord: record) }
+                    restored += 1
+                    if record.offset + 1 >= end { remaining[partition] = nil }
+                }
+            }
+        }
+        await reader.close()
+        logger.info(
+            "state restored",
+            metadata: [
+                "partitions": "\(partitions)", "records": "\(restored)",
+                "duration": "\(ContinuousClock.now - start)",
+            ]
+        )
+    }
+
+    private func shutdown(committing offsets: [TopicPartitionOffset]) async {
+        // Every handled batch's offsets were committed asynchronously; make the last one final.
+        do {
+            try await consumer.commit(offsets)
+        } catch {
+            logger.debug("final commit", metadata: ["error": "\(error)"])
+        }
+        await consumer.close()
+        await producer.close()
+    }
+}

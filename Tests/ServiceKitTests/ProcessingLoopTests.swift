@@ -1,0 +1,214 @@
+import Foundation
+import Kafka
+import Logging
+import ServiceKit
+import Synchronization
+import Testing
+
+let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8))" }
+
+func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw CancellationError()
+}
+
+/// A test processor: counts words per key in a store, echoes each record upper-cased, and
+/// dead-letters any value that is not valid UTF-8 or says "poison".
+final class CountingProcessor: RecordProcessor, @unchecked Sendable {
+    let inputTopics: [String]
+    let outputTopic: String
+    let counts: KeyedStateStore<Int>
+    var stores: [any StateStore] { [counts] }
+    let skippedAsApplied = Atomic<Int>(0)
+
+    init(input: String, output: String, changelog: String) {
+        inputTopics = [input]
+        outputTopic = output
+        counts = KeyedStateStore(name: "counts", changelogTopic: changelog)
+    }
+
+    func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {
+        guard let value = record.value, let text = String(validating: value, as: UTF8.self) else {
+            throw ProcessingFailure(reason: "invalid_utf8", message: "value is not UTF-8")
+        }
+        if text == "poison" { throw ProcessingFailure(reason: "poison", message: "the test's poison value") }
+        let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        if counts.isApplied(key, partition: record.partition, offset: record.offset) {
+            skippedAsApplied.add(1, ordering: .relaxed)
+            return
+        }
+        counts.put(
+            key,
+            (counts.get(key, partition: record.partition) ?? 0) + 1,
+            partition: record.partition,
+            offset: record.offset
+        )
+        output.send(topic: outputTopic, key: Array(key.utf8), value: Array(text.uppercased().utf8))
+    }
+}
+
+@Suite("processing loop on the embedded broker", .timeLimit(.minutes(2)))
+struct ProcessingLoopTests {
+    struct Topics {
+        let input = uniqueName("in")
+        let output = uniqueName("out")
+        let changelog = uniqueName("cs.test.counts")
+        let deadLetter = uniqueName("dlq")
+    }
+
+    let cluster: EmbeddedKafkaCluster
+    let topics = Topics()
+
+    init() throws {
+        cluster = try EmbeddedKafkaCluster(brokers: 1, logger: quietLogger)
+        for topic in [topics.input, topics.output, topics.changelog, topics.deadLetter] {
+            try cluster.createTopic(topic, partitions: 4)
+        }
+    }
+
+    func configuration(group: String) -> ServiceConfiguration {
+        ServiceConfiguration(
+            service: "test",
+            brokers: cluster.bootstrapServers,
+            kafkaProperties: ["fetch.wait.max.ms": "10", "session.timeout.ms": "6000", "heartbeat.interval.ms": "300"],
+            groupID: group
+        )
+    }
+
+    func produce(_ values: [(key: String, value: [UInt8])]) async throws {
+        let producer = try KafkaProducer(
+            configuration: ["bootstrap.servers": cluster.bootstrapServers],
+            logger: quietLogger
+        )
+        var batch = ProducerBatch()
+        for (key, value) in values { batch.append(topic: topics.input, key: Array(key.utf8), value: value) }
+        #expect(try await producer.send(batch).allDelivered)
+        await producer.close()
+    }
+
+    func readAll(_ topic: String, count: Int) async throws -> [KafkaRecord] {
+        let consumer = try KafkaConsumer(
+            configuration: ["bootstrap.servers": cluster.bootstrapServers, "fetch.wait.max.ms": "10"],
+            logger: quietLogger
+        )
+        try consumer.assign((0..<4).map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) })
+        var records: [KafkaRecord] = []
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await Task.sleep(for: .seconds(20))
+                await consumer.close()
+            }
+            for await record in consumer.records {
+                records.append(record)
+                if records.count >= count { break }
+            }
+            group.cancelAll()
+        }
+        await consumer.close()
+        return records
+    }
+
+    @Test func badRecordsAreDeadLetteredWithTheirSourceAndTheLoopGoesOn() async throws {
+        let group = uniqueName("g")
+        let processor = CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
+        let loop = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processor: processor,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running = Task { try await loop.run() }
+
+        try await produce([
+            ("alice", Array("hello".utf8)), ("bob", [0xff, 0xfe, 0x00]), ("carol", Array("poison".utf8)),
+            ("alice", Array("again".utf8)),
+        ])
+        try await waitUntil("four records handled") { loop.counts.recordsIn == 4 }
+        #expect(loop.counts.recordsOut == 4)  // two outputs and two dead letters
+        #expect(loop.counts.deadLetters == ["invalid_utf8": 1, "poison": 1])
+
+        let letters = try await readAll(topics.deadLetter, count: 2)
+        #expect(letters.count == 2)
+        for letter in letters {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(letter.value ?? [])) as? [String: Any])
+            #expect(json["service"] as? String == "test")
+            #expect(json["sourceTopic"] as? String == topics.input)
+            #expect(json["sourceOffset"] is NSNumber)
+            #expect(json["sourcePartition"] is NSNumber)
+            if json["reason"] as? String == "invalid_utf8" {
+                #expect(letter.keyString == "bob")
+                #expect(json["payloadEncoding"] as? String == "base64")
+                #expect(json["payload"] as? String == Data([0xff, 0xfe, 0x00]).base64EncodedString())
+            } else {
+                #expect(json["reason"] as? String == "poison")
+                #expect(json["payload"] as? String == "poison")
+            }
+        }
+        let outputs = try await readAll(topics.output, count: 2)
+        #expect(Set(outputs.compactMap(\.valueString)) == ["HELLO", "AGAIN"])
+        loop.stop()
+        try await produce([("dave", Array("wake".utf8))])  // lets the loop notice the stop
+        try await running.value
+        cluster.shutdown()
+    }
+
+    @Test func stateIsRestoredFromTheChangelogAndReprocessedRecordsAreNotAppliedTwice() async throws {
+        let group = uniqueName("g")
+        let first = CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
+        let loop1 = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processor: first,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running1 = Task { try await loop1.run() }
+        let keys = (0..<40).map { "customer-\($0)" }
+        try await produce(
+            keys.flatMap { key in [(key, Array("a".utf8)), (key, Array("b".utf8)), (key, Array("c".utf8))] }
+        )
+        try await waitUntil("120 records") { loop1.counts.recordsIn == 120 }
+        let before = Dictionary(
+            uniqueKeysWithValues: first.counts.partitions.flatMap { first.counts.entries(partition: $0) }.map {
+                ($0.key, $0.value)
+            }
+        )
+        #expect(before.count == 40)
+        #expect(before.values.allSatisfy { $0 == 3 })
+        loop1.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running1.value
+
+        // A new instance of the same group: state comes back from the changelog, not from zero.
+        let second = CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
+        let loop2 = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processor: second,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running2 = Task { try await loop2.run() }
+        try await waitUntil("the second instance to be ready") { loop2.isReady }
+        for key in keys {
+            let partition = Murmur2.partition(forKey: Array(key.utf8), partitionCount: 4)
+            #expect(second.counts.get(key, partition: partition) == 3)
+        }
+        try await produce([("customer-1", Array("d".utf8))])
+        try await waitUntil("the next record") {
+            second.counts.get(
+                "customer-1",
+                partition: Murmur2.partition(forKey: Array("customer-1".utf8), partitionCount: 4)
+            ) == 4
+        }
+        loop2.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running2.value
+        cluster.shutdown()
+    }
+}
