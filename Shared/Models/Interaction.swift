@@ -1,0 +1,205 @@
+public import Foundation
+
+/// A normalised interaction on `cs.interactions` (SPEC §2): the ``RawInteraction`` with a
+/// canonical channel and kind, plus `receivedAt`, `channelGroup` and `escalation`.
+///
+/// - Important: `text` must be PII-masked before the record is published; this type does not
+///   mask (intake does).
+public struct Interaction: Codable, Sendable, Hashable, Validatable {
+    public var eventId: String
+    public var occurredAt: Date
+    /// When intake received the raw record.
+    public var receivedAt: Date
+    public var channel: Channel
+    /// Always `channel.channelGroup`.
+    public var channelGroup: ChannelGroup
+    /// Always `channel.isEscalation`.
+    public var escalation: Bool
+    public var kind: InteractionKind
+    /// Absent only for `opinion`.
+    public var customerId: String?
+    public var department: Department?
+    public var topic: String?
+    public var queue: String?
+    public var teamId: String?
+    public var agentId: String?
+    public var waitSeconds: Double?
+    public var answered: Bool?
+    public var handleSeconds: Double?
+    public var resolved: Bool?
+    public var transfers: Int?
+    public var refersTo: String?
+    public var csat: Int?
+    public var effort: Int?
+    public var nps: Int?
+    public var sentiment: Double?
+    public var signals: [String]?
+    public var brand: String?
+    public var campaignId: String?
+    public var reach: Int?
+    /// PII-masked text.
+    public var text: String?
+    public var attributes: [String: String]?
+
+    /// Makes an interaction; `channelGroup` and `escalation` follow from `channel`.
+    public init(
+        eventId: String,
+        occurredAt: Date,
+        receivedAt: Date,
+        channel: Channel,
+        kind: InteractionKind,
+        customerId: String? = nil,
+        department: Department? = nil,
+        topic: String? = nil,
+        queue: String? = nil,
+        teamId: String? = nil,
+        agentId: String? = nil,
+        waitSeconds: Double? = nil,
+        answered: Bool? = nil,
+        handleSeconds: Double? = nil,
+        resolved: Bool? = nil,
+        transfers: Int? = nil,
+        refersTo: String? = nil,
+        csat: Int? = nil,
+        effort: Int? = nil,
+        nps: Int? = nil,
+        sentiment: Double? = nil,
+        signals: [String]? = nil,
+        brand: String? = nil,
+        campaignId: String? = nil,
+        reach: Int? = nil,
+        text: String? = nil,
+        attributes: [String: String]? = nil
+    ) {
+        self.eventId = eventId
+        self.occurredAt = occurredAt
+        self.receivedAt = receivedAt
+        self.channel = channel
+        self.channelGroup = channel.channelGroup
+        self.escalation = channel.isEscalation
+        self.kind = kind
+        self.customerId = customerId
+        self.department = department
+        self.topic = topic
+        self.queue = queue
+        self.teamId = teamId
+        self.agentId = agentId
+        self.waitSeconds = waitSeconds
+        self.answered = answered
+        self.handleSeconds = handleSeconds
+        self.resolved = resolved
+        self.transfers = transfers
+        self.refersTo = refersTo
+        self.csat = csat
+        self.effort = effort
+        self.nps = nps
+        self.sentiment = sentiment
+        self.signals = signals
+        self.brand = brand
+        self.campaignId = campaignId
+        self.reach = reach
+        self.text = text
+        self.attributes = attributes
+    }
+
+    /// Normalises a raw interaction: validates it (with `receivedAt` as "now"), resolves the
+    /// channel alias, and lower-cases `topic` and `signals`. `text` is copied as is.
+    ///
+    /// - Throws: ``ModelError/invalid(_:)`` with every rule the raw record breaks.
+    public init(normalizing raw: RawInteraction, receivedAt: Date) throws(ModelError) {
+        try raw.validate(now: receivedAt)
+        guard let eventId = raw.eventId, let occurredAt = raw.occurredAt, let channel = raw.normalizedChannel,
+            let kind = raw.interactionKind
+        else {
+            // Unreachable after validation; kept so that a future rule change cannot trap.
+            throw .invalid([ValidationError(field: "", rule: ValidationError.Rule.required, value: nil, message: "incomplete")])
+        }
+        self.init(
+            eventId: eventId,
+            occurredAt: occurredAt,
+            receivedAt: receivedAt,
+            channel: channel,
+            kind: kind,
+            customerId: raw.customerId,
+            department: raw.department.flatMap(Department.init(rawValue:)),
+            topic: raw.topic?.lowercased(),
+            queue: raw.queue,
+            teamId: raw.teamId,
+            agentId: raw.agentId,
+            waitSeconds: raw.waitSeconds,
+            answered: raw.answered,
+            handleSeconds: raw.handleSeconds,
+            resolved: raw.resolved,
+            transfers: raw.transfers,
+            refersTo: raw.refersTo,
+            csat: raw.csat,
+            effort: raw.effort,
+            nps: raw.nps,
+            sentiment: raw.sentiment,
+            signals: raw.signals?.map { $0.lowercased() },
+            brand: raw.brand,
+            campaignId: raw.campaignId,
+            reach: raw.reach,
+            text: raw.text,
+            attributes: raw.attributes
+        )
+    }
+
+    /// The same record in the raw shape (canonical names as strings).
+    public var raw: RawInteraction {
+        RawInteraction(
+            eventId: eventId,
+            occurredAt: occurredAt,
+            channel: channel.rawValue,
+            kind: kind.rawValue,
+            customerId: customerId,
+            department: department?.rawValue,
+            topic: topic,
+            queue: queue,
+            teamId: teamId,
+            agentId: agentId,
+            waitSeconds: waitSeconds,
+            answered: answered,
+            handleSeconds: handleSeconds,
+            resolved: resolved,
+            transfers: transfers,
+            refersTo: refersTo,
+            csat: csat,
+            effort: effort,
+            nps: nps,
+            sentiment: sentiment,
+            signals: signals,
+            brand: brand,
+            campaignId: campaignId,
+            reach: reach,
+            text: text,
+            attributes: attributes
+        )
+    }
+
+    /// The RawInteraction rules, plus `channelGroup` and `escalation` agreeing with `channel`.
+    public func validationErrors(now: Date) -> [ValidationError] {
+        var errors = raw.validationErrors(now: now)
+        if channelGroup != channel.channelGroup {
+            errors.append(
+                ValidationError(
+                    field: "channelGroup",
+                    rule: ValidationError.Rule.consistency,
+                    value: channelGroup.rawValue,
+                    message: "must be \(channel.channelGroup.rawValue) for channel \(channel.rawValue)"
+                )
+            )
+        }
+        if escalation != channel.isEscalation {
+            errors.append(
+                ValidationError(
+                    field: "escalation",
+                    rule: ValidationError.Rule.consistency,
+                    value: String(escalation),
+                    message: "must be \(channel.isEscalation) for channel \(channel.rawValue)"
+                )
+            )
+        }
+        return errors
+    }
+}
