@@ -48,13 +48,12 @@ public enum Channel: String, Codable, Sendable, Hashable, CaseIterable {
     /// `"online"`, `"webchat"`, `"在线"` → ``chat``. Returns `nil` for anything else.
     public init?(alias: String) {
         let key = alias.trimmingWhitespace().lowercased()
-        if let channel = Channel(rawValue: key) ?? Channel.aliases[key] {
-            self = channel
-        } else if let channel = Channel.aliases[key.replacingSeparators()] {
-            self = channel
-        } else {
-            return nil
-        }
+        let underscored = key.replacingSeparators()
+        guard
+            let channel = Channel(rawValue: key) ?? Channel.aliases[key] ?? Channel(rawValue: underscored)
+                ?? Channel.aliases[underscored]
+        else { return nil }
+        self = channel
     }
 
     /// Aliases, lower-cased, with `-` and spaces written as `_`.
