@@ -16,3 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# The JSON Schema validator the Models tests run (draft 2020-12, date-time checks need rfc3339-validator).
+python3 -c 'import jsonschema' 2>/dev/null || pip install --quiet jsonschema
+python3 -c 'import rfc3339_validator' 2>/dev/null || pip install --quiet rfc3339-validator
