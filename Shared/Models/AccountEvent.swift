@@ -12,10 +12,13 @@ public enum AccountEvent: Codable, Sendable, Hashable, Validatable {
     /// The customer's profile as the CRM knows it. Fields other than `customerId` and `at` may be
     /// absent when the CRM does not know them.
     public struct Profile: Codable, Sendable, Hashable {
+        /// The customer (the record key).
         public var customerId: String
+        /// When the event happened.
         public var at: Date
         /// Region code (economic levels differ by region).
         public var region: String?
+        /// When the customer joined.
         public var joinedAt: Date?
         /// Credit score, 0–100.
         public var creditScore: Double?
@@ -54,7 +57,9 @@ public enum AccountEvent: Codable, Sendable, Hashable, Validatable {
 
     /// A monthly bill with the usage it charged.
     public struct Bill: Codable, Sendable, Hashable {
+        /// The customer (the record key).
         public var customerId: String
+        /// When the event happened.
         public var at: Date
         /// The billing month, `YYYY-MM`.
         public var period: String
@@ -77,6 +82,7 @@ public enum AccountEvent: Codable, Sendable, Hashable, Validatable {
             case customerId, at, period, amount, usage
         }
 
+        /// Decodes the wire shape; see the type's documentation.
         public init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             customerId = try container.decode(String.self, forKey: .customerId)
@@ -89,7 +95,9 @@ public enum AccountEvent: Codable, Sendable, Hashable, Validatable {
 
     /// A product bought.
     public struct Purchase: Codable, Sendable, Hashable {
+        /// The customer (the record key).
         public var customerId: String
+        /// When the event happened.
         public var at: Date
         /// The amount paid, ≥ 0.
         public var amount: Double
@@ -141,6 +149,7 @@ public enum AccountEvent: Codable, Sendable, Hashable, Validatable {
         case type
     }
 
+    /// Decodes the wire shape; see the type's documentation.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: TypeKey.self)
         let name = try container.decode(String.self, forKey: .type)
@@ -157,6 +166,7 @@ public enum AccountEvent: Codable, Sendable, Hashable, Validatable {
         }
     }
 
+    /// Encodes the event's fields and its `type` into one flat object.
     public func encode(to encoder: any Encoder) throws {
         switch self {
         case .profile(let event): try event.encode(to: encoder)

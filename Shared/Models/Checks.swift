@@ -49,7 +49,12 @@ struct Checks {
     mutating func range(_ field: String, _ value: Double?, _ bounds: ClosedRange<Double>) {
         guard let value else { return }
         if !value.isFinite || !bounds.contains(value) {
-            fail(field, ValidationError.Rule.range, text(value), "must be between \(text(bounds.lowerBound)) and \(text(bounds.upperBound))")
+            fail(
+                field,
+                ValidationError.Rule.range,
+                text(value),
+                "must be between \(text(bounds.lowerBound)) and \(text(bounds.upperBound))"
+            )
         }
     }
 
@@ -71,7 +76,12 @@ struct Checks {
     mutating func range(_ field: String, _ value: Int?, _ bounds: ClosedRange<Int>) {
         guard let value else { return }
         if !bounds.contains(value) {
-            fail(field, ValidationError.Rule.range, String(value), "must be between \(bounds.lowerBound) and \(bounds.upperBound)")
+            fail(
+                field,
+                ValidationError.Rule.range,
+                String(value),
+                "must be between \(bounds.lowerBound) and \(bounds.upperBound)"
+            )
         }
     }
 
@@ -91,7 +101,12 @@ struct Checks {
     where T.RawValue == String {
         guard let value else { return }
         if T(rawValue: value) == nil {
-            fail(field, ValidationError.Rule.enum, value, "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            fail(
+                field,
+                ValidationError.Rule.enum,
+                value,
+                "must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
     }
 

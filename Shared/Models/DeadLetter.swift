@@ -16,8 +16,11 @@ public struct DeadLetter: Codable, Sendable, Hashable, Validatable {
     public var reason: String
     /// A human-readable message.
     public var message: String
+    /// The topic the record was read from.
     public var sourceTopic: String
+    /// Its partition.
     public var sourcePartition: Int32
+    /// Its offset.
     public var sourceOffset: Int64
     /// The original key, absent when the record had none.
     public var key: String?

@@ -6,39 +6,63 @@ public import Foundation
 /// - Important: `text` must be PII-masked before the record is published; this type does not
 ///   mask (intake does).
 public struct Interaction: Codable, Sendable, Hashable, Validatable {
+    /// The adapter's idempotency key, 1–128 characters.
     public var eventId: String
+    /// When it happened.
     public var occurredAt: Date
     /// When intake received the raw record.
     public var receivedAt: Date
+    /// The canonical channel.
     public var channel: Channel
     /// Always `channel.channelGroup`.
     public var channelGroup: ChannelGroup
     /// Always `channel.isEscalation`.
     public var escalation: Bool
+    /// What kind of contact it is.
     public var kind: InteractionKind
     /// Absent only for `opinion`.
     public var customerId: String?
+    /// The department that owns the contact.
     public var department: Department?
+    /// Lower-cased subject (billing, plan, network, …).
     public var topic: String?
+    /// The queue the contact went through.
     public var queue: String?
+    /// The team that handled it.
     public var teamId: String?
+    /// The agent who handled it.
     public var agentId: String?
+    /// Live channels: seconds the customer waited, ≥ 0.
     public var waitSeconds: Double?
+    /// Live channels: whether the contact was answered.
     public var answered: Bool?
+    /// Seconds spent handling, ≥ 0.
     public var handleSeconds: Double?
+    /// Whether the customer's issue was resolved in this contact.
     public var resolved: Bool?
+    /// Hand-offs during the contact, ≥ 0.
     public var transfers: Int?
+    /// For surveys: the eventId surveyed.
     public var refersTo: String?
+    /// Survey satisfaction 1–5.
     public var csat: Int?
+    /// Survey effort 1 (very easy) – 5 (very hard).
     public var effort: Int?
+    /// Net promoter score 0–10.
     public var nps: Int?
+    /// Upstream analytics' sentiment, −1…1.
     public var sentiment: Double?
+    /// Detected intents, lower-cased.
     public var signals: [String]?
+    /// For opinion: `own` or a competitor's name.
     public var brand: String?
+    /// The marketing campaign the contact or post is about.
     public var campaignId: String?
+    /// For opinion: views or followers, ≥ 0.
     public var reach: Int?
     /// PII-masked text.
     public var text: String?
+    /// Pass-through attributes.
     public var attributes: [String: String]?
 
     /// Makes an interaction; `channelGroup` and `escalation` follow from `channel`.
@@ -112,7 +136,9 @@ public struct Interaction: Codable, Sendable, Hashable, Validatable {
             let kind = raw.interactionKind
         else {
             // Unreachable after validation; kept so that a future rule change cannot trap.
-            throw .invalid([ValidationError(field: "", rule: ValidationError.Rule.required, value: nil, message: "incomplete")])
+            throw .invalid([
+                ValidationError(field: "", rule: ValidationError.Rule.required, value: nil, message: "incomplete")
+            ])
         }
         self.init(
             eventId: eventId,

@@ -31,10 +31,15 @@ public enum Assignee: String, Codable, Sendable, Hashable, CaseIterable {
 public struct Lead: Codable, Sendable, Hashable, Validatable {
     /// Deterministic from customer, type, product and trigger, so a replay re-emits the same id.
     public var leadId: String
+    /// The customer (the record key).
     public var customerId: String
+    /// When the lead was made.
     public var createdAt: Date
+    /// Why the lead exists.
     public var type: LeadType
+    /// The catalog product offered.
     public var productId: String
+    /// Its name, for people reading the lead.
     public var productName: String
     /// The pitch with its placeholders filled in.
     public var script: String
@@ -42,6 +47,7 @@ public struct Lead: Codable, Sendable, Hashable, Validatable {
     public var propensity: Double
     /// What the customer would save per month, ≥ 0, when the lead is a cheaper fit.
     public var estimatedMonthlySaving: Double?
+    /// How much the pitch risks the relationship.
     public var riskLevel: RiskLevel
     /// The customer's segment tier when the lead was made.
     public var tier: String
@@ -49,11 +55,14 @@ public struct Lead: Codable, Sendable, Hashable, Validatable {
     public var reason: String
     /// The eventId of the interaction (or the account event) that triggered the lead.
     public var triggerEventId: String
+    /// How and when to follow up.
     public var followUp: FollowUp
 
     /// How and when to follow the lead up.
     public struct FollowUp: Codable, Sendable, Hashable {
+        /// The channel to follow up on.
         public var channel: Channel
+        /// Who follows up.
         public var assignee: Assignee
         /// Not before this time (contact-policy cool-down).
         public var notBefore: Date

@@ -9,9 +9,13 @@ public enum OutcomeKind: String, Codable, Sendable, Hashable, CaseIterable {
 
 /// Marketing's report on a lead, on `cs.lead-outcomes` (SPEC §2).
 public struct LeadOutcome: Codable, Sendable, Hashable, Validatable {
+    /// The lead reported on.
     public var leadId: String
+    /// The customer (the record key).
     public var customerId: String
+    /// When it happened.
     public var at: Date
+    /// What happened.
     public var outcome: OutcomeKind
     /// The change in monthly revenue if accepted (negative for a cheaper plan).
     public var revenueDelta: Double?

@@ -32,6 +32,7 @@ public enum ModelError: Error, Hashable, CustomStringConvertible {
         return []
     }
 
+    /// The field and the message, for logs and dead letters.
     public var description: String {
         switch self {
         case .decoding(let field, let message):
@@ -85,6 +86,7 @@ public struct ValidationError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let consistency = "consistency"
     }
 
+    /// `field: message [rule]`.
     public var description: String { "\(field): \(message) [\(rule)]" }
 }
 

@@ -3,7 +3,9 @@ public import Foundation
 /// A product of the catalog on `cs.catalog` (SPEC §2), keyed by `productId`. A null record
 /// (tombstone) withdraws it.
 public struct Product: Codable, Sendable, Hashable, Validatable {
+    /// The product's id (the record key).
     public var productId: String
+    /// The name customers see.
     public var name: String
     /// `plan`, `addon`, `device`, `service`, … (an open set).
     public var family: String
@@ -13,6 +15,7 @@ public struct Product: Codable, Sendable, Hashable, Validatable {
     public var allowances: [String: Double]
     /// Price per unit beyond the allowance, by metric, each ≥ 0. Always written.
     public var overage: [String: Double]
+    /// When the product starts being offered.
     public var availableFrom: Date
     /// When the product stops being offered; after `availableFrom`.
     public var availableUntil: Date?
@@ -46,6 +49,7 @@ public struct Product: Codable, Sendable, Hashable, Validatable {
         case productId, name, family, monthlyFee, allowances, overage, availableFrom, availableUntil, script
     }
 
+    /// Decodes the wire shape; absent maps are empty.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         productId = try container.decode(String.self, forKey: .productId)

@@ -46,8 +46,11 @@ public struct RawInteraction: Codable, Sendable, Hashable, Validatable {
     public var department: String?
     /// Lower-cased subject, e.g. billing, plan, network, roaming, device, promotion, account.
     public var topic: String?
+    /// The queue the contact went through.
     public var queue: String?
+    /// The team that handled it.
     public var teamId: String?
+    /// The agent who handled it.
     public var agentId: String?
     /// Live channels: seconds the customer waited, ≥ 0.
     public var waitSeconds: Double?

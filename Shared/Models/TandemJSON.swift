@@ -50,7 +50,9 @@ public enum TandemJSON {
         } catch let error as EncodingError {
             if case .invalidValue(let value, let context) = error {
                 let path = fieldPath(context.codingPath)
-                throw .encoding(message: "\(path.isEmpty ? "value" : path): cannot encode \(value): \(context.debugDescription)")
+                throw .encoding(
+                    message: "\(path.isEmpty ? "value" : path): cannot encode \(value): \(context.debugDescription)"
+                )
             }
             throw .encoding(message: String(describing: error))
         } catch {

@@ -96,7 +96,10 @@ struct AccountEventTests {
 
     @Test func aBillWithoutPeriodNamesIt() {
         #expect(
-            decodingError(AccountEvent.self, #"{"type":"bill","customerId":"c","at":"2026-11-01T00:00:00Z","amount":1}"#)
+            decodingError(
+                AccountEvent.self,
+                #"{"type":"bill","customerId":"c","at":"2026-11-01T00:00:00Z","amount":1}"#
+            )
                 == .decoding(field: "period", message: "required field is missing")
         )
     }
@@ -148,7 +151,9 @@ struct AccountEventTests {
     }
 
     @Test func billUsageNotNegative() {
-        #expect(rules(bill(usage: ["dataMB": -1, "voiceMinutes": 3]).validationErrors(now: now)) == ["usage.dataMB:range"])
+        #expect(
+            rules(bill(usage: ["dataMB": -1, "voiceMinutes": 3]).validationErrors(now: now)) == ["usage.dataMB:range"]
+        )
     }
 
     @Test func purchaseAmountNotNegativeAndProductRequired() {

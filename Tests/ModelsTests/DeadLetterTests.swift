@@ -42,7 +42,8 @@ struct DeadLetterTests {
         let object = try jsonObject(dl)
         #expect(
             Set(object.keys) == [
-                "service", "reason", "message", "sourceTopic", "sourcePartition", "sourceOffset", "payloadEncoding", "at",
+                "service", "reason", "message", "sourceTopic", "sourcePartition", "sourceOffset", "payloadEncoding",
+                "at",
             ]
         )
         #expect(object["at"] as? String == "2026-11-25T08:30:00.123Z")

@@ -25,9 +25,16 @@ struct DecodingErrorTests {
     @Test func garbageBytes() {
         let garbage: [UInt8] = [0x00, 0x01, 0x7F, 0x20, 0x3C, 0x3E, 0x7B]
         #expect(message(decodingError(RawInteraction.self, garbage))?.hasPrefix("payload is not valid JSON") == true)
-        #expect(message(decodingError(Lead.self, Array("not json at all".utf8)))?.hasPrefix("payload is not valid JSON") == true)
+        #expect(
+            message(decodingError(Lead.self, Array("not json at all".utf8)))?.hasPrefix("payload is not valid JSON")
+                == true
+        )
         #expect(message(decodingError(Product.self, [UInt8]()))?.hasPrefix("payload is not valid JSON") == true)
-        #expect(message(decodingError(AccountEvent.self, Array(#"{"type":"bill","#.utf8)))?.hasPrefix("payload is not valid JSON") == true)
+        #expect(
+            message(decodingError(AccountEvent.self, Array(#"{"type":"bill","#.utf8)))?.hasPrefix(
+                "payload is not valid JSON"
+            ) == true
+        )
     }
 
     @Test func pseudoRandomBytesNeverTrap() {
@@ -45,7 +52,10 @@ struct DecodingErrorTests {
     }
 
     @Test func anArrayInsteadOfAnObject() {
-        #expect(decodingError(RawInteraction.self, "[1,2]") == .decoding(field: "", message: "expected a JSON object, found an array"))
+        #expect(
+            decodingError(RawInteraction.self, "[1,2]")
+                == .decoding(field: "", message: "expected a JSON object, found an array")
+        )
     }
 
     @Test func aNumberInsteadOfAnObject() {
@@ -54,7 +64,10 @@ struct DecodingErrorTests {
     }
 
     @Test func aStringInsteadOfAnObject() {
-        #expect(decodingError(Lead.self, #""lead""#) == .decoding(field: "", message: "expected a JSON object, found a string"))
+        #expect(
+            decodingError(Lead.self, #""lead""#)
+                == .decoding(field: "", message: "expected a JSON object, found a string")
+        )
     }
 
     @Test func nullInsteadOfAnObject() {
@@ -62,12 +75,30 @@ struct DecodingErrorTests {
     }
 
     @Test func wrongTypesNameTheirField() {
-        #expect(decodingError(RawInteraction.self, #"{"eventId":7}"#) == .decoding(field: "eventId", message: "expected a string"))
-        #expect(decodingError(RawInteraction.self, #"{"csat":"5"}"#) == .decoding(field: "csat", message: "expected an integer"))
-        #expect(decodingError(RawInteraction.self, #"{"answered":"yes"}"#) == .decoding(field: "answered", message: "expected a boolean"))
-        #expect(decodingError(RawInteraction.self, #"{"sentiment":true}"#) == .decoding(field: "sentiment", message: "expected a number"))
-        #expect(decodingError(RawInteraction.self, #"{"signals":"churn_threat"}"#) == .decoding(field: "signals", message: "expected an array"))
-        #expect(decodingError(RawInteraction.self, #"{"signals":["a",2]}"#) == .decoding(field: "signals[1]", message: "expected a string"))
+        #expect(
+            decodingError(RawInteraction.self, #"{"eventId":7}"#)
+                == .decoding(field: "eventId", message: "expected a string")
+        )
+        #expect(
+            decodingError(RawInteraction.self, #"{"csat":"5"}"#)
+                == .decoding(field: "csat", message: "expected an integer")
+        )
+        #expect(
+            decodingError(RawInteraction.self, #"{"answered":"yes"}"#)
+                == .decoding(field: "answered", message: "expected a boolean")
+        )
+        #expect(
+            decodingError(RawInteraction.self, #"{"sentiment":true}"#)
+                == .decoding(field: "sentiment", message: "expected a number")
+        )
+        #expect(
+            decodingError(RawInteraction.self, #"{"signals":"churn_threat"}"#)
+                == .decoding(field: "signals", message: "expected an array")
+        )
+        #expect(
+            decodingError(RawInteraction.self, #"{"signals":["a",2]}"#)
+                == .decoding(field: "signals[1]", message: "expected a string")
+        )
         #expect(field(decodingError(RawInteraction.self, #"{"attributes":{"k":1}}"#)) == "attributes.k")
         #expect(field(decodingError(RawInteraction.self, #"{"occurredAt":1732523400}"#)) == "occurredAt")
         #expect(field(decodingError(RawInteraction.self, #"{"occurredAt":"yesterday"}"#)) == "occurredAt")
@@ -107,13 +138,17 @@ struct DecodingErrorTests {
     @Test func deepNestingIsAnError() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(decodingError(RawInteraction.self, deep) != nil)
-        let deepObject = #"{"attributes":"# + String(repeating: #"{"a":"#, count: 10_000) + "1"
+        let deepObject =
+            #"{"attributes":"# + String(repeating: #"{"a":"#, count: 10_000) + "1"
             + String(repeating: "}", count: 10_001)
         #expect(decodingError(RawInteraction.self, deepObject) != nil)
     }
 
     @Test func errorsDescribeThemselves() {
-        #expect(ModelError.decoding(field: "csat", message: "expected an integer").description == "csat: expected an integer")
+        #expect(
+            ModelError.decoding(field: "csat", message: "expected an integer").description
+                == "csat: expected an integer"
+        )
         let invalid = ModelError.invalid([
             ValidationError(field: "csat", rule: "range", value: "9", message: "must be between 1 and 5")
         ])

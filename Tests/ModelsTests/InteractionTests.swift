@@ -69,13 +69,18 @@ struct InteractionTests {
         var raw = validRaw()
         raw.channel = "pager"
         raw.csat = 0
-        #expect(rulesThrown { _ = try Interaction(normalizing: raw, receivedAt: now) } == ["channel:enum", "csat:range"])
+        #expect(
+            rulesThrown { _ = try Interaction(normalizing: raw, receivedAt: now) } == ["channel:enum", "csat:range"]
+        )
     }
 
     @Test func inconsistentGroupAndEscalationAreRejected() throws {
-        let json = #"{"eventId":"e","occurredAt":"2026-11-25T08:00:00Z","receivedAt":"2026-11-25T08:00:00Z","channel":"regulator","channelGroup":"contact","escalation":false,"kind":"complaint","customerId":"c"}"#
+        let json =
+            #"{"eventId":"e","occurredAt":"2026-11-25T08:00:00Z","receivedAt":"2026-11-25T08:00:00Z","channel":"regulator","channelGroup":"contact","escalation":false,"kind":"complaint","customerId":"c"}"#
         let interaction = try TandemJSON.decode(Interaction.self, from: json)
-        #expect(rules(interaction.validationErrors(now: now)) == ["channelGroup:consistency", "escalation:consistency"])
+        #expect(
+            rules(interaction.validationErrors(now: now)) == ["channelGroup:consistency", "escalation:consistency"]
+        )
     }
 
     @Test func interactionRulesAreTheRawOnes() {
@@ -96,7 +101,8 @@ struct InteractionTests {
     }
 
     @Test func anUnknownChannelDoesNotDecode() {
-        let json = #"{"eventId":"e","occurredAt":"2026-11-25T08:00:00Z","receivedAt":"2026-11-25T08:00:00Z","channel":"fax","channelGroup":"contact","escalation":false,"kind":"complaint"}"#
+        let json =
+            #"{"eventId":"e","occurredAt":"2026-11-25T08:00:00Z","receivedAt":"2026-11-25T08:00:00Z","channel":"fax","channelGroup":"contact","escalation":false,"kind":"complaint"}"#
         guard case .decoding(let field, _) = decodingError(Interaction.self, json) else {
             Issue.record("expected a decoding error")
             return

@@ -52,7 +52,9 @@ struct LeadTests {
         l.leadId = ""
         l.customerId = ""
         l.productId = ""
-        #expect(rules(l.validationErrors(now: now)) == ["leadId:required", "customerId:required", "productId:required"])
+        #expect(
+            rules(l.validationErrors(now: now)) == ["leadId:required", "customerId:required", "productId:required"]
+        )
     }
 
     @Test func propensityZeroToOne() {

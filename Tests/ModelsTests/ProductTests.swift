@@ -29,11 +29,14 @@ struct ProductTests {
     @Test func mapsDefaultToEmptyAndAreAlwaysWritten() throws {
         let decoded = try TandemJSON.decode(
             Product.self,
-            from: #"{"productId":"p","name":"n","family":"addon","monthlyFee":5,"availableFrom":"2026-01-01T00:00:00Z"}"#
+            from:
+                #"{"productId":"p","name":"n","family":"addon","monthlyFee":5,"availableFrom":"2026-01-01T00:00:00Z"}"#
         )
         #expect(decoded.allowances.isEmpty && decoded.overage.isEmpty && decoded.script == nil)
         let object = try jsonObject(decoded)
-        #expect(Set(object.keys) == ["productId", "name", "family", "monthlyFee", "allowances", "overage", "availableFrom"])
+        #expect(
+            Set(object.keys) == ["productId", "name", "family", "monthlyFee", "allowances", "overage", "availableFrom"]
+        )
     }
 
     @Test func availability() {

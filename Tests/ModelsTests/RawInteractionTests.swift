@@ -307,7 +307,8 @@ struct RawInteractionTests {
 
     @Test func aHundredKilobyteTextDecodesAndIsRejected() throws {
         let text = String(repeating: "好", count: 34_000)  // 102 000 bytes
-        let json = #"{"eventId":"e","occurredAt":"2026-11-25T08:00:00Z","channel":"sms","kind":"inquiry","customerId":"c","text":""#
+        let json =
+            #"{"eventId":"e","occurredAt":"2026-11-25T08:00:00Z","channel":"sms","kind":"inquiry","customerId":"c","text":""#
             + text + #""}"#
         let raw = try TandemJSON.decode(RawInteraction.self, from: json)
         let errors = raw.validationErrors(now: now)

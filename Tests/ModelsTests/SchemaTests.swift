@@ -51,7 +51,10 @@ struct SchemaTests {
         try add(
             "interaction-normalised",
             "interaction",
-            try Interaction(normalizing: try fixtureRecord(RawInteraction.self, "raw-interaction-full"), receivedAt: now)
+            try Interaction(
+                normalizing: try fixtureRecord(RawInteraction.self, "raw-interaction-full"),
+                receivedAt: now
+            )
         )
         for name in ["account-profile", "account-bill", "account-purchase"] {
             try add(name, "account-event", try fixtureRecord(AccountEvent.self, name))
@@ -66,7 +69,11 @@ struct SchemaTests {
         try add("lead", "lead", try fixtureRecord(Lead.self, "lead"))
         try add("lead-outcome", "lead-outcome", try fixtureRecord(LeadOutcome.self, "lead-outcome"))
         for outcome in OutcomeKind.allCases {
-            try add("outcome-\(outcome.rawValue)", "lead-outcome", LeadOutcome(leadId: "l", customerId: "c", at: now, outcome: outcome))
+            try add(
+                "outcome-\(outcome.rawValue)",
+                "lead-outcome",
+                LeadOutcome(leadId: "l", customerId: "c", at: now, outcome: outcome)
+            )
         }
         try add("dead-letter-fixture", "dead-letter", try fixtureRecord(DeadLetter.self, "dead-letter-base64"))
         let deadLetter = DeadLetter(
@@ -84,33 +91,100 @@ struct SchemaTests {
 
         // Deliberately broken records the schemas must reject.
         let time = #""occurredAt":"2026-11-25T08:00:00Z""#
-        bad("raw-missing-eventId", "raw-interaction", #"{\#(time),"channel":"phone","kind":"inquiry","customerId":"c"}"#)
-        bad("raw-csat-9", "raw-interaction", #"{"eventId":"e",\#(time),"channel":"phone","kind":"survey","customerId":"c","csat":9}"#)
+        bad(
+            "raw-missing-eventId",
+            "raw-interaction",
+            #"{\#(time),"channel":"phone","kind":"inquiry","customerId":"c"}"#
+        )
+        bad(
+            "raw-csat-9",
+            "raw-interaction",
+            #"{"eventId":"e",\#(time),"channel":"phone","kind":"survey","customerId":"c","csat":9}"#
+        )
         bad("raw-no-customer", "raw-interaction", #"{"eventId":"e",\#(time),"channel":"phone","kind":"inquiry"}"#)
-        bad("raw-bad-date", "raw-interaction", #"{"eventId":"e","occurredAt":"2026-11-25 08:00","channel":"phone","kind":"opinion"}"#)
-        bad("raw-bad-kind", "raw-interaction", #"{"eventId":"e",\#(time),"channel":"phone","kind":"praise","customerId":"c"}"#)
-        bad("raw-long-eventId", "raw-interaction", #"{"eventId":"\#(String(repeating: "x", count: 129))",\#(time),"channel":"phone","kind":"opinion"}"#)
-        bad("raw-sentiment", "raw-interaction", #"{"eventId":"e",\#(time),"channel":"phone","kind":"opinion","sentiment":-1.5}"#)
+        bad(
+            "raw-bad-date",
+            "raw-interaction",
+            #"{"eventId":"e","occurredAt":"2026-11-25 08:00","channel":"phone","kind":"opinion"}"#
+        )
+        bad(
+            "raw-bad-kind",
+            "raw-interaction",
+            #"{"eventId":"e",\#(time),"channel":"phone","kind":"praise","customerId":"c"}"#
+        )
+        bad(
+            "raw-long-eventId",
+            "raw-interaction",
+            #"{"eventId":"\#(String(repeating: "x", count: 129))",\#(time),"channel":"phone","kind":"opinion"}"#
+        )
+        bad(
+            "raw-sentiment",
+            "raw-interaction",
+            #"{"eventId":"e",\#(time),"channel":"phone","kind":"opinion","sentiment":-1.5}"#
+        )
         bad("raw-array", "raw-interaction", "[]")
-        let interaction = #""eventId":"e","occurredAt":"2026-11-25T08:00:00.000Z","receivedAt":"2026-11-25T08:00:00.000Z","kind":"opinion""#
-        bad("interaction-alias-channel", "interaction", #"{\#(interaction),"channel":"微信","channelGroup":"contact","escalation":false}"#)
-        bad("interaction-wrong-group", "interaction", #"{\#(interaction),"channel":"weibo","channelGroup":"contact","escalation":false}"#)
-        bad("interaction-not-escalated", "interaction", #"{\#(interaction),"channel":"regulator","channelGroup":"offline_opinion","escalation":false}"#)
-        bad("interaction-no-millis", "interaction", #"{"eventId":"e","occurredAt":"2026-11-25T08:00:00Z","receivedAt":"2026-11-25T08:00:00.000Z","kind":"opinion","channel":"tv","channelGroup":"offline_opinion","escalation":false}"#)
+        let interaction =
+            #""eventId":"e","occurredAt":"2026-11-25T08:00:00.000Z","receivedAt":"2026-11-25T08:00:00.000Z","kind":"opinion""#
+        bad(
+            "interaction-alias-channel",
+            "interaction",
+            #"{\#(interaction),"channel":"微信","channelGroup":"contact","escalation":false}"#
+        )
+        bad(
+            "interaction-wrong-group",
+            "interaction",
+            #"{\#(interaction),"channel":"weibo","channelGroup":"contact","escalation":false}"#
+        )
+        bad(
+            "interaction-not-escalated",
+            "interaction",
+            #"{\#(interaction),"channel":"regulator","channelGroup":"offline_opinion","escalation":false}"#
+        )
+        bad(
+            "interaction-no-millis",
+            "interaction",
+            #"{"eventId":"e","occurredAt":"2026-11-25T08:00:00Z","receivedAt":"2026-11-25T08:00:00.000Z","kind":"opinion","channel":"tv","channelGroup":"offline_opinion","escalation":false}"#
+        )
         bad("account-unknown-type", "account-event", #"{"type":"refund","customerId":"c","at":"2026-11-25T08:00:00Z"}"#)
-        bad("account-bill-period", "account-event", #"{"type":"bill","customerId":"c","at":"2026-11-25T08:00:00Z","period":"2026-13","amount":1}"#)
-        bad("account-credit-101", "account-event", #"{"type":"profile","customerId":"c","at":"2026-11-25T08:00:00Z","creditScore":101}"#)
-        bad("product-negative-fee", "product", #"{"productId":"p","name":"n","family":"plan","monthlyFee":-1,"availableFrom":"2026-01-01T00:00:00Z"}"#)
-        bad("lead-propensity", "lead", String(decoding: try fixture("lead"), as: UTF8.self).replacingOccurrences(of: "0.35", with: "1.35"))
-        bad("outcome-unknown", "lead-outcome", #"{"leadId":"l","customerId":"c","at":"2026-11-25T08:00:00Z","outcome":"maybe"}"#)
-        bad("dead-letter-key-without-encoding", "dead-letter", #"{"service":"s","reason":"r","message":"m","sourceTopic":"t","sourcePartition":0,"sourceOffset":0,"key":"k","payloadEncoding":"utf8","at":"2026-11-25T08:00:00.000Z"}"#)
+        bad(
+            "account-bill-period",
+            "account-event",
+            #"{"type":"bill","customerId":"c","at":"2026-11-25T08:00:00Z","period":"2026-13","amount":1}"#
+        )
+        bad(
+            "account-credit-101",
+            "account-event",
+            #"{"type":"profile","customerId":"c","at":"2026-11-25T08:00:00Z","creditScore":101}"#
+        )
+        bad(
+            "product-negative-fee",
+            "product",
+            #"{"productId":"p","name":"n","family":"plan","monthlyFee":-1,"availableFrom":"2026-01-01T00:00:00Z"}"#
+        )
+        bad(
+            "lead-propensity",
+            "lead",
+            String(decoding: try fixture("lead"), as: UTF8.self).replacingOccurrences(of: "0.35", with: "1.35")
+        )
+        bad(
+            "outcome-unknown",
+            "lead-outcome",
+            #"{"leadId":"l","customerId":"c","at":"2026-11-25T08:00:00Z","outcome":"maybe"}"#
+        )
+        bad(
+            "dead-letter-key-without-encoding",
+            "dead-letter",
+            #"{"service":"s","reason":"r","message":"m","sourceTopic":"t","sourcePartition":0,"sourceOffset":0,"key":"k","payloadEncoding":"utf8","at":"2026-11-25T08:00:00.000Z"}"#
+        )
         return samples
     }
 
     @Test(.timeLimit(.minutes(1)))
     func everySampleAgainstItsSchema() throws {
         let samples = try Self.samples()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tandem-schemas-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tandem-schemas-\(UUID().uuidString)"
+        )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
 
@@ -140,10 +214,13 @@ struct SchemaTests {
     }
 
     @Test func everyTopicRecordHasItsSchema() throws {
-        let names = try FileManager.default.contentsOfDirectory(atPath: Self.schemas.path).filter { $0.hasSuffix(".schema.json") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.schemas.path).filter {
+            $0.hasSuffix(".schema.json")
+        }
         #expect(
             Set(names) == [
-                "raw-interaction.schema.json", "interaction.schema.json", "account-event.schema.json", "product.schema.json",
+                "raw-interaction.schema.json", "interaction.schema.json", "account-event.schema.json",
+                "product.schema.json",
                 "lead.schema.json", "lead-outcome.schema.json", "dead-letter.schema.json",
             ]
         )
@@ -172,15 +249,30 @@ struct SchemaTests {
         let lead = try schema("lead")
         #expect(enumValues(lead, "properties", "type") == Set(LeadType.allCases.map(\.rawValue)))
         #expect(enumValues(lead, "properties", "riskLevel") == Set(RiskLevel.allCases.map(\.rawValue)))
-        #expect(enumValues(lead, "properties", "followUp", "properties", "channel") == Set(Channel.allCases.map(\.rawValue)))
-        #expect(enumValues(lead, "properties", "followUp", "properties", "assignee") == Set(Assignee.allCases.map(\.rawValue)))
-        #expect(enumValues(try schema("lead-outcome"), "properties", "outcome") == Set(OutcomeKind.allCases.map(\.rawValue)))
-        #expect(enumValues(try schema("dead-letter"), "properties", "payloadEncoding") == Set(DeadLetter.Encoding.allCases.map(\.rawValue)))
-        #expect(enumValues(try schema("account-event"), "properties", "type") == Set(AccountEvent.EventType.allCases.map(\.rawValue)))
+        #expect(
+            enumValues(lead, "properties", "followUp", "properties", "channel") == Set(Channel.allCases.map(\.rawValue))
+        )
+        #expect(
+            enumValues(lead, "properties", "followUp", "properties", "assignee")
+                == Set(Assignee.allCases.map(\.rawValue))
+        )
+        #expect(
+            enumValues(try schema("lead-outcome"), "properties", "outcome") == Set(OutcomeKind.allCases.map(\.rawValue))
+        )
+        #expect(
+            enumValues(try schema("dead-letter"), "properties", "payloadEncoding")
+                == Set(DeadLetter.Encoding.allCases.map(\.rawValue))
+        )
+        #expect(
+            enumValues(try schema("account-event"), "properties", "type")
+                == Set(AccountEvent.EventType.allCases.map(\.rawValue))
+        )
     }
 
     @Test func schemasDeclareDraft2020AndAllowUnknownFields() throws {
-        for name in ["raw-interaction", "interaction", "account-event", "product", "lead", "lead-outcome", "dead-letter"] {
+        for name in [
+            "raw-interaction", "interaction", "account-event", "product", "lead", "lead-outcome", "dead-letter",
+        ] {
             let s = try schema(name)
             #expect(s["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema")
             #expect(s["$id"] as? String == "https://tandem.example/schemas/\(name).schema.json")

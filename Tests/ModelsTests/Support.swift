@@ -4,7 +4,15 @@ import Testing
 
 /// A UTC date computed with Foundation's calendar (independently of `Timestamp`), then built from
 /// whole milliseconds so that it is bit-identical to a decoded one.
-func utc(_ year: Int, _ month: Int, _ day: Int, _ hour: Int = 0, _ minute: Int = 0, _ second: Int = 0, ms: Int = 0)
+func utc(
+    _ year: Int,
+    _ month: Int,
+    _ day: Int,
+    _ hour: Int = 0,
+    _ minute: Int = 0,
+    _ second: Int = 0,
+    ms: Int = 0
+)
     -> Date
 {
     var calendar = Calendar(identifier: .gregorian)

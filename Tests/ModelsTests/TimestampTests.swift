@@ -79,7 +79,12 @@ struct TimestampTests {
     }
 
     @Test func anUnwritableDateIsAnEncodingError() {
-        let outcome = LeadOutcome(leadId: "l", customerId: "c", at: Date(timeIntervalSince1970: 4e11), outcome: .contacted)
+        let outcome = LeadOutcome(
+            leadId: "l",
+            customerId: "c",
+            at: Date(timeIntervalSince1970: 4e11),
+            outcome: .contacted
+        )
         #expect(throws: ModelError.self) { try TandemJSON.encode(outcome) }
     }
 }
