@@ -20,3 +20,6 @@ fi
 # The JSON Schema validator the Models tests run (draft 2020-12, date-time checks need rfc3339-validator).
 python3 -c 'import jsonschema' 2>/dev/null || pip install --quiet jsonschema
 python3 -c 'import rfc3339_validator' 2>/dev/null || pip install --quiet rfc3339-validator
+# The AsyncAPI 3.0 validator the contract test runs (a strict object model of the specification).
+python3 -c 'import yaml' 2>/dev/null || pip install --quiet pyyaml
+python3 -c 'import asyncapi3' 2>/dev/null || pip install --quiet asyncapi3

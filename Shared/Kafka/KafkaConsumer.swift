@@ -314,6 +314,13 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Ends ``events`` now, without closing: the reader's next call returns nil. Records fetched
+    /// but not yet handed out are released unprocessed (their offsets are not committed, so the
+    /// group delivers them again). Used to stop a processing loop that waits for records.
+    public func stopEvents() {
+        channel.finish()
+    }
+
     /// Leaves the group (a final revocation is delivered but not waited for), stops the poll
     /// thread and ends ``events``. Commit what you processed before calling it.
     public func close() async {
