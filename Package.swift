@@ -14,12 +14,21 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tandem", targets: ["TandemCLI"]),
+        .executable(name: "tandem-intake", targets: ["IntakeMain"]),
+        .executable(name: "tandem-segmentation", targets: ["SegmentationMain"]),
+        .executable(name: "tandem-leads", targets: ["LeadsMain"]),
+        .executable(name: "tandem-kpi", targets: ["KPIMain"]),
         .library(name: "Kafka", targets: ["Kafka"]),
         .library(name: "Models", targets: ["Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // librdkafka, the system C library (Debian `librdkafka-dev`): client and mock cluster headers.
@@ -39,9 +48,18 @@ let package = Package(
             path: "Shared/Kafka",
             swiftSettings: strictSwift
         ),
+        // simdjson (Debian `libsimdjson-dev`, C++) behind a small C ABI: the fast JSON path of the models.
+        // Every exported symbol is prefixed `tandem_json_`.
+        .target(
+            name: "CSimdjson",
+            path: "Shared/CSimdjson",
+            cxxSettings: [.unsafeFlags(["-O2", "-std=c++17"])],
+            linkerSettings: [.linkedLibrary("simdjson")]
+        ),
         // Records, topic names, JSON coding and validation. No I/O, no Kafka.
         .target(
             name: "Models",
+            dependencies: ["CSimdjson"],
             path: "Shared/Models",
             swiftSettings: strictSwift
         ),
@@ -52,6 +70,15 @@ let package = Package(
                 "Kafka",
                 "Models",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             path: "Shared/ServiceKit",
             swiftSettings: strictSwift
@@ -65,12 +92,62 @@ let package = Package(
             cSettings: [.unsafeFlags(["-O2"])],
             linkerSettings: [.linkedLibrary("rdkafka")]
         ),
+        // The four services: each a library with its logic and a small executable.
+        .target(
+            name: "Intake",
+            dependencies: ["Models", "ServiceKit", "Kafka"],
+            path: "Services/Intake/Intake",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "IntakeMain",
+            dependencies: ["Intake", "ServiceKit"],
+            path: "Services/Intake/Main",
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "Segmentation",
+            dependencies: ["Models", "ServiceKit", "Kafka"],
+            path: "Services/Segmentation/Segmentation",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "SegmentationMain",
+            dependencies: ["Segmentation", "ServiceKit"],
+            path: "Services/Segmentation/Main",
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "Leads",
+            dependencies: ["Models", "ServiceKit", "Kafka"],
+            path: "Services/Leads/Leads",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "LeadsMain",
+            dependencies: ["Leads", "ServiceKit"],
+            path: "Services/Leads/Main",
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "KPI",
+            dependencies: ["Models", "ServiceKit", "Kafka"],
+            path: "Services/KPI/KPI",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "KPIMain",
+            dependencies: ["KPI", "ServiceKit"],
+            path: "Services/KPI/Main",
+            swiftSettings: strictSwift
+        ),
         // `tandem`: the developer CLI (embedded broker, topic creation, benchmarks).
         .executableTarget(
             name: "TandemCLI",
             dependencies: [
                 "Kafka",
                 "Models",
+                "ServiceKit",
                 "CKafkaCeiling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -107,7 +184,11 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Models"],
+            dependencies: [
+                "Models",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/IntegrationTests",
             swiftSettings: strictSwift
         ),

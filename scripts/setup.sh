@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine with only Swift lacks: librdkafka's headers and library (the Kafka
-# client), and kcat (a command-line Kafka client the tests use to reach the embedded broker from
+# client), simdjson (the JSON parser on the services' hot path), and kcat (a command-line Kafka client the tests use to reach the embedded broker from
 # another process). Nothing else. Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 missing=()
 dpkg -s librdkafka-dev >/dev/null 2>&1 || missing+=(librdkafka-dev)
+dpkg -s libsimdjson-dev >/dev/null 2>&1 || missing+=(libsimdjson-dev)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 
 if [ ${#missing[@]} -gt 0 ]; then

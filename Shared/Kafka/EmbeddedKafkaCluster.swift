@@ -68,6 +68,30 @@ public final class EmbeddedKafkaCluster: Sendable {
         }
     }
 
+    /// Moves a partition's leadership to a broker (so a fault can hit one topic and not another).
+    public func setPartitionLeader(_ topic: String, partition: Int32, brokerID: Int32) throws(KafkaError) {
+        try withCluster { mock throws(KafkaError) in
+            let err = rd_kafka_mock_partition_set_leader(mock, topic, partition, brokerID)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .rd(.mock, "leader of \(topic)/\(partition) not set", err) }
+        }
+    }
+
+    /// Makes a broker the coordinator of a consumer group (`keyType` "group") or transactional id ("transaction").
+    public func setCoordinator(keyType: String = "group", key: String, brokerID: Int32) throws(KafkaError) {
+        try withCluster { mock throws(KafkaError) in
+            let err = rd_kafka_mock_coordinator_set(mock, keyType, key, brokerID)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .rd(.mock, "coordinator of \(key) not set", err) }
+        }
+    }
+
+    /// Delays every response of a broker by `milliseconds` (0 removes the delay).
+    public func setBrokerRoundTrip(_ brokerID: Int32, milliseconds: Int32) throws(KafkaError) {
+        try withCluster { mock throws(KafkaError) in
+            let err = rd_kafka_mock_broker_set_rtt(mock, brokerID, milliseconds)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .rd(.mock, "round trip of broker \(brokerID) not set", err) }
+        }
+    }
+
     /// Makes the next requests of a Kafka API fail with these errors, one per request, in order.
     ///
     /// - Parameters:

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 
 /// Dead letters: what the loop writes to `cs.deadletter` for a record it could not handle.
 enum DeadLetters {
@@ -12,29 +13,26 @@ enum DeadLetters {
         key: [UInt8]?,
         payload: [UInt8]?
     ) -> [UInt8] {
-        // TEMPORARY until Models.DeadLetter lands (same session).
-        struct Letter: Encodable {
-            var service, reason, message, sourceTopic: String
-            var sourcePartition: Int32
-            var sourceOffset: Int64
-            var key: String?
-            var payload: String?
-            var payloadEncoding: String
-            var at: String
-        }
-        let text = payload.flatMap { String(validating: $0, as: UTF8.self) }
-        let letter = Letter(
+        let letter = DeadLetter(
             service: service,
             reason: failure.reason,
             message: failure.message,
             sourceTopic: topic,
             sourcePartition: partition,
             sourceOffset: offset,
-            key: key.map { String(decoding: $0, as: UTF8.self) },
-            payload: text ?? payload.map { Data($0).base64EncodedString() },
-            payloadEncoding: text == nil && payload != nil ? "base64" : "utf8",
-            at: ISO8601DateFormatter().string(from: Date())
+            originalKey: key,
+            originalPayload: payload,
+            at: Date()
         )
-        return Array((try? JSONEncoder().encode(letter)) ?? Data())
+        do {
+            return try TandemJSON.encode(letter)
+        } catch {
+            // Encoding a struct of strings and numbers cannot fail; if it ever did, the record must
+            // still not be lost: fall back to a minimal letter that names the source.
+            return Array(
+                #"{"service":"\#(service)","reason":"\#(failure.reason)","sourceTopic":"\#(topic)","sourcePartition":\#(partition),"sourceOffset":\#(offset)}"#
+                    .utf8
+            )
+        }
     }
 }

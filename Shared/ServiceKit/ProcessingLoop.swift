@@ -1,6 +1,7 @@
 import Foundation
 public import Kafka
 public import Logging
+import Metrics
 import Synchronization
 
 /// One input record, read in place: valid only during ``RecordProcessor/process(_:into:)``.
@@ -105,6 +106,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private let ready = Atomic<Bool>(false)
     private let counters = Mutex(Counters())
+    private let metrics: LoopMetrics
 
     /// What the loop has done so far.
     public struct Counters: Sendable, Hashable {
@@ -132,6 +134,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             logger: logger
         )
         producer = try KafkaProducer(configuration: configuration.producerConfiguration, logger: logger)
+        metrics = LoopMetrics(service: configuration.service)
     }
 
     /// True once partitions are assigned and their state restored.
@@ -143,6 +146,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     /// Asks the loop to stop after the batch in hand (its outputs sent, its offsets committed).
     public func stop() {
         stopRequested.store(true, ordering: .releasing)
+        consumer.stopEvents()
     }
 
     /// Runs until ``stop()`` or cancellation; then commits, leaves the group and closes the clients.
@@ -203,6 +207,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     /// Processes one batch and commits it; returns the offsets committed.
     private func handle(_ batch: ConsumerBatch, topicNames: inout [Int: String]) async throws -> [TopicPartitionOffset]
     {
+        let started = ContinuousClock.now
+        var perTopic: [String: Int] = [:]
         var output = ProcessorOutput()
         output.batch = ProducerBatch(reservingCapacity: batch.count)
         var deadLetters: [String: Int] = [:]
@@ -215,6 +221,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 topic = record.topic
                 topicNames[topicID] = topic
             }
+            perTopic[topic, default: 0] += 1
             let failure: ProcessingFailure? = record.withUnsafeKey { key in
                 record.withUnsafeValue { value in
                     let input = InputRecord(
@@ -273,6 +280,13 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             counters.batches += 1
             for (reason, count) in deadLetters { counters.deadLetters[reason, default: 0] += count }
         }
+        metrics.batchDone(
+            perTopic: perTopic,
+            outputs: outputs - deadLetters.values.reduce(0, +),
+            deadLetters: deadLetters,
+            duration: ContinuousClock.now - started
+        )
+        metrics.updateLag(consumer)
         return offsets
     }
 
@@ -286,6 +300,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             if reports.allDelivered { return }
             attempt += 1
             counters.withLock { $0.retries += 1 }
+            metrics.retried()
             logger.warning(
                 "send failed, retrying",
                 metadata: [

@@ -1,0 +1,152 @@
+public import Foundation
+public import Logging
+import Metrics
+public import Models
+public import Prometheus
+public import ServiceLifecycle
+import UnixSignals
+
+/// Runs a ``ProcessingLoop`` as a lifecycle service: stops fetching on graceful shutdown,
+/// finishes the batch in hand, commits, leaves the group.
+public struct PipelineService<Processor: RecordProcessor>: Service, CustomStringConvertible {
+    public let loop: ProcessingLoop<Processor>
+
+    public init(loop: ProcessingLoop<Processor>) {
+        self.loop = loop
+    }
+
+    public var description: String { "Pipeline" }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await loop.run()
+        } onGracefulShutdown: {
+            loop.stop()
+        }
+    }
+}
+
+/// What every service executable does, so that each `main` is a few lines.
+public enum TandemService {
+    /// A running service's parts, for tests that drive them in process.
+    public struct Parts<Processor: RecordProcessor>: Sendable {
+        public let group: ServiceGroup
+        public let loop: ProcessingLoop<Processor>
+        public let http: HealthServer
+    }
+
+    /// Reads the configuration, bootstraps logging and metrics, runs the service until SIGTERM or
+    /// SIGINT, and returns the process exit code: 0 after a clean shutdown, 2 for a bad
+    /// configuration (the message names the key), 1 for a failure while running.
+    ///
+    /// - Parameters:
+    ///   - name: the service's name (`intake`, …): its group id, metrics label and log label.
+    ///   - defaultPort: the HTTP port when `TANDEM_HTTP_PORT` is not set.
+    ///   - makeProcessor: builds the business logic from the configuration and the rules.
+    public static func main<Processor: RecordProcessor>(
+        name: String,
+        defaultPort: Int,
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        makeProcessor: @Sendable (ServiceConfiguration, Rules) throws -> Processor
+    ) async -> Int32 {
+        let level: Logger.Level
+        if let text = environment["TANDEM_LOG_LEVEL"] {
+            guard let parsed = Logger.Level(rawValue: text.lowercased()) else {
+                return fail(
+                    "TANDEM_LOG_LEVEL",
+                    "expected trace, debug, info, notice, warning, error or critical, got '\(text)'"
+                )
+            }
+            level = parsed
+        } else {
+            level = .info
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tandem.\(name)")
+
+        let configuration: ServiceConfiguration
+        let rules: Rules
+        let processor: Processor
+        do {
+            configuration = try ServiceConfiguration.fromEnvironment(
+                environment,
+                service: name,
+                defaultPort: defaultPort
+            )
+            rules = try Rules.load(path: configuration.rulesPath)
+            processor = try makeProcessor(configuration, rules)
+        } catch let error as ConfigurationError {
+            return fail(error.key, error.problem)
+        } catch {
+            return fail("configuration", "\(error)")
+        }
+
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        do {
+            let parts = try makeParts(
+                configuration: configuration,
+                processor: processor,
+                registry: registry,
+                logger: logger
+            )
+            logger.info(
+                "starting",
+                metadata: ["kafka.brokers": "\(configuration.brokers)", "http.port": "\(configuration.httpPort)"]
+            )
+            try await parts.group.run()
+            logger.info("stopped")
+            return 0
+        } catch {
+            logger.critical("service failed", metadata: ["error": "\(error)"])
+            return 1
+        }
+    }
+
+    /// Builds the service group: the HTTP endpoint first, then the pipeline (shutdown runs in
+    /// reverse: the pipeline stops first while health and metrics still answer).
+    public static func makeParts<Processor: RecordProcessor>(
+        configuration: ServiceConfiguration,
+        processor: Processor,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) throws -> Parts<Processor> {
+        let loop = try ProcessingLoop(
+            configuration: configuration,
+            processor: processor,
+            deadLetterTopic: configuration.topic(Topics.deadLetter),
+            logger: logger
+        )
+        let http = HealthServer(
+            port: configuration.httpPort,
+            routes: [
+                "/health/live": { (200, "text/plain", Array("live\n".utf8)) },
+                "/health/ready": {
+                    loop.isReady
+                        ? (200, "text/plain", Array("ready\n".utf8)) : (503, "text/plain", Array("not ready\n".utf8))
+                },
+                "/metrics": { (200, "text/plain; version=0.0.4", registry.emitToBuffer()) },
+            ],
+            logger: logger
+        )
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: http),
+                .init(service: PipelineService(loop: loop)),
+            ],
+            logger: logger
+        )
+        groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(9)
+        return Parts(group: ServiceGroup(configuration: groupConfiguration), loop: loop, http: http)
+    }
+
+    private static func fail(_ key: String, _ problem: String) -> Int32 {
+        FileHandle.standardError.write(Data("configuration error: \(key): \(problem)\n".utf8))
+        return 2
+    }
+}

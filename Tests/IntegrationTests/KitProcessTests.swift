@@ -1,0 +1,247 @@
+import Foundation
+import Kafka
+import Logging
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The service kit under real process faults: `tandem probe` (a word counter on the kit) runs as
+/// a separate process against an embedded cluster owned by the test, which injects the faults.
+@Suite("service kit under process faults", .serialized, .timeLimit(.minutes(3)))
+struct KitProcessTests {
+    static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    struct Topics {
+        let id = UUID().uuidString.prefix(6)
+        var input: String { "probe.in-\(id)" }
+        var output: String { "probe.out-\(id)" }
+        var changelog: String { "cs.probe.counts-\(id)" }
+        var all: [String] { [input, output, changelog, "cs.deadletter"] }
+    }
+
+    /// A probe process; `kill9()` ends it without any chance to commit or leave the group.
+    final class Probe: @unchecked Sendable {
+        let process = Process()
+        let port = Int.random(in: 20_000..<40_000)
+
+        init(cluster: EmbeddedKafkaCluster, topics: Topics, group: String) throws {
+            process.executableURL = try tandemBinary()
+            process.arguments = [
+                "probe", "--input", topics.input, "--output", topics.output, "--changelog", topics.changelog,
+            ]
+            var environment = ProcessInfo.processInfo.environment.filter {
+                !$0.key.hasPrefix("KAFKA_") && !$0.key.hasPrefix("TANDEM_")
+            }
+            environment.merge([
+                "KAFKA_BROKERS": cluster.bootstrapServers, "TANDEM_HTTP_PORT": String(port), "TANDEM_GROUP_ID": group,
+                "KAFKA_FETCH_WAIT_MAX_MS": "10", "KAFKA_SESSION_TIMEOUT_MS": "6000",
+                "KAFKA_HEARTBEAT_INTERVAL_MS": "300",
+                "TANDEM_LOG_LEVEL": "warning",
+            ]) { _, new in new }
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+        }
+
+        func waitReady() async throws {
+            try await waitUntil("the probe to be ready", timeout: .seconds(40)) {
+                await httpGet("http://127.0.0.1:\(port)/health/ready")?.status == 200
+            }
+        }
+
+        func kill9() {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+
+        func terminate() {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+        }
+    }
+
+    /// Everything written to the output topic, collected in the background.
+    final class Outputs: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [String] = []
+        private let consumer: KafkaConsumer
+        private var task: Task<Void, Never>?
+
+        init(cluster: EmbeddedKafkaCluster, topic: String, partitions: Int32) throws {
+            consumer = try KafkaConsumer(
+                configuration: ["bootstrap.servers": cluster.bootstrapServers, "fetch.wait.max.ms": "10"],
+                logger: quiet
+            )
+            try consumer.assign(
+                (0..<partitions).map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) }
+            )
+            let consumer = self.consumer
+            task = Task { [weak self] in
+                for await record in consumer.records {
+                    guard let self else { return }
+                    self.lock.withLock { self.values.append(record.valueString ?? "") }
+                }
+            }
+        }
+
+        var all: [String] { lock.withLock { values } }
+
+        func stop() async {
+            await consumer.close()
+            await task?.value
+        }
+    }
+
+    func makeCluster(brokers: Int, topics: Topics, partitions: Int) throws -> EmbeddedKafkaCluster {
+        let cluster = try EmbeddedKafkaCluster(brokers: brokers, logger: Self.quiet)
+        for topic in topics.all { try cluster.createTopic(topic, partitions: partitions) }
+        return cluster
+    }
+
+    func send(_ cluster: EmbeddedKafkaCluster, _ topic: String, _ records: [(String, String)]) async throws {
+        let producer = try KafkaProducer(
+            configuration: ["bootstrap.servers": cluster.bootstrapServers],
+            logger: Self.quiet
+        )
+        var batch = ProducerBatch()
+        for (key, value) in records { batch.append(topic: topic, key: Array(key.utf8), value: Array(value.utf8)) }
+        let reports = try await producer.send(batch)
+        #expect(reports.allDelivered)
+        await producer.close()
+    }
+
+    static let keys = (0..<24).map { "customer-\($0)" }
+
+    /// `key=n` for every key and n in `counts`.
+    func expected(_ counts: ClosedRange<Int>) -> [String] {
+        Self.keys.flatMap { key in counts.map { "\(key)=\($0)" } }.sorted()
+    }
+
+    @Test func stateRestoredAfterKill9EqualsTheStateBefore() async throws {
+        let topics = Topics()
+        let cluster = try makeCluster(brokers: 1, topics: topics, partitions: 4)
+        let group = "probe-\(topics.id)"
+        let outputs = try Outputs(cluster: cluster, topic: topics.output, partitions: 4)
+        let first = try Probe(cluster: cluster, topics: topics, group: group)
+        defer { first.terminate() }
+        try await first.waitReady()
+        try await send(cluster, topics.input, Self.keys.flatMap { [($0, "a"), ($0, "b"), ($0, "c")] })
+        try await waitUntil("72 outputs") { outputs.all.count == 72 }
+
+        first.kill9()
+        let second = try Probe(cluster: cluster, topics: topics, group: group)
+        defer { second.terminate() }
+        try await second.waitReady()
+        try await send(cluster, topics.input, Self.keys.map { ($0, "d") })
+        try await waitUntil("the fourth count of every key", timeout: .seconds(40)) { outputs.all.count >= 96 }
+        // Counts continue from the restored state (no reset to 1), and nothing is counted twice.
+        #expect(outputs.all.sorted() == expected(1...4))
+        second.terminate()
+        await outputs.stop()
+        cluster.shutdown()
+    }
+
+    @Test func anInputIsNotCommittedBeforeItsOutputIsAcknowledged() async throws {
+        let topics = Topics()
+        let cluster = try makeCluster(brokers: 3, topics: topics, partitions: 1)
+        let group = "probe-\(topics.id)"
+        // Outputs go to broker 2; input, changelog, dead letters and the group's offsets stay on broker 1.
+        try cluster.setPartitionLeader(topics.output, partition: 0, brokerID: 2)
+        for topic in [topics.input, topics.changelog, "cs.deadletter"] {
+            try cluster.setPartitionLeader(topic, partition: 0, brokerID: 1)
+        }
+        try cluster.setCoordinator(key: group, brokerID: 1)
+        let outputs = try Outputs(cluster: cluster, topic: topics.output, partitions: 1)
+        let first = try Probe(cluster: cluster, topics: topics, group: group)
+        defer { first.terminate() }
+        try await first.waitReady()
+        try await send(cluster, topics.input, [("alice", "one")])
+        try await waitUntil("alice=1") { outputs.all == ["alice=1"] }
+
+        try cluster.setBrokerDown(2)
+        try await send(cluster, topics.input, [("bob", "two")])  // offset 1 of the input
+        // The outage: long enough for the probe to fetch bob and send its output into it.
+        try await Task.sleep(for: .seconds(2))
+        first.kill9()
+
+        let reader = try KafkaConsumer(
+            configuration: ["bootstrap.servers": cluster.bootstrapServers, "group.id": group],
+            logger: Self.quiet
+        )
+        let committed = try await reader.committed([TopicPartition(topic: topics.input, partition: 0)])
+        await reader.close()
+        #expect(
+            committed.first?.offset == KafkaOffset(1),
+            "bob's input must not be committed: its output was never acknowledged"
+        )
+
+        try cluster.setBrokerUp(2)
+        let second = try Probe(cluster: cluster, topics: topics, group: group)
+        defer { second.terminate() }
+        try await waitUntil("bob=1 after the restart", timeout: .seconds(40)) { outputs.all.contains("bob=1") }
+        #expect(outputs.all.filter { $0 == "alice=1" }.count == 1)
+        second.terminate()
+        await outputs.stop()
+        cluster.shutdown()
+    }
+
+    @Test func whenOneOfTwoInstancesDiesTheOtherRebuildsItsState() async throws {
+        let topics = Topics()
+        let cluster = try makeCluster(brokers: 1, topics: topics, partitions: 4)
+        let group = "probe-\(topics.id)"
+        let outputs = try Outputs(cluster: cluster, topic: topics.output, partitions: 4)
+        let a = try Probe(cluster: cluster, topics: topics, group: group)
+        let b = try Probe(cluster: cluster, topics: topics, group: group)
+        defer {
+            a.terminate()
+            b.terminate()
+        }
+        try await a.waitReady()
+        try await b.waitReady()
+        try await send(cluster, topics.input, Self.keys.flatMap { [($0, "a"), ($0, "b")] })
+        try await waitUntil("48 outputs", timeout: .seconds(40)) { outputs.all.count == 48 }
+
+        b.kill9()
+        try await send(cluster, topics.input, Self.keys.map { ($0, "c") })
+        try await waitUntil(
+            "the third count of every key (after the session timeout moves b's partitions)",
+            timeout: .seconds(60)
+        ) {
+            outputs.all.count >= 72
+        }
+        #expect(outputs.all.sorted() == expected(1...3))
+        a.terminate()
+        await outputs.stop()
+        cluster.shutdown()
+    }
+
+    @Test func aBrokerDownForSeveralSecondsLosesNothing() async throws {
+        let topics = Topics()
+        let cluster = try makeCluster(brokers: 1, topics: topics, partitions: 4)
+        let group = "probe-\(topics.id)"
+        let outputs = try Outputs(cluster: cluster, topic: topics.output, partitions: 4)
+        let probe = try Probe(cluster: cluster, topics: topics, group: group)
+        defer { probe.terminate() }
+        try await probe.waitReady()
+        try await send(cluster, topics.input, Self.keys.map { ($0, "a") })
+        try await waitUntil("24 outputs") { outputs.all.count == 24 }
+
+        try cluster.setBrokerDown(1)
+        let sending = Task { try await send(cluster, topics.input, Self.keys.map { ($0, "b") }) }
+        // The outage itself.
+        try await Task.sleep(for: .seconds(4))
+        try cluster.setBrokerUp(1)
+        try await sending.value
+        try await waitUntil("48 outputs after the outage", timeout: .seconds(60)) { outputs.all.count >= 48 }
+        #expect(outputs.all.sorted() == expected(1...2))
+        probe.terminate()
+        #expect(probe.process.terminationStatus == 0)
+        await outputs.stop()
+        cluster.shutdown()
+    }
+}
