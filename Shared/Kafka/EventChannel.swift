@@ -76,6 +76,13 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// True when the reader's next call returns at once (an event is buffered, or the channel finished).
+    var hasBuffered: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return head < buffer.count || finished
+    }
+
     var isFinished: Bool {
         condition.lock()
         defer { condition.unlock() }

@@ -314,6 +314,10 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// True when ``events`` has an event ready, so the next call returns without waiting.
+    /// A reader with other work (acknowledgements to collect, timers) can do it while this is false.
+    public var hasEventReady: Bool { channel.hasBuffered }
+
     /// Ends ``events`` now, without closing: the reader's next call returns nil. Records fetched
     /// but not yet handed out are released unprocessed (their offsets are not committed, so the
     /// group delivers them again). Used to stop a processing loop that waits for records.

@@ -89,7 +89,17 @@ public final class KafkaProducer: Sendable {
     /// - Returns: one report per record, in the batch's order. A record the broker refused has a
     ///   report with an ``DeliveryReport/error``; the call itself throws only when the producer is closed.
     public func send(_ batch: ProducerBatch) async throws(KafkaError) -> DeliveryReports {
-        guard !batch.isEmpty else { return DeliveryReports(pending: PendingDelivery(count: 0), batch: batch) }
+        await enqueue(batch).reports()
+    }
+
+    /// Hands every record of the batch to librdkafka, in order, and returns without waiting for the
+    /// broker; ``Delivery/reports()`` waits for the acknowledgements.
+    ///
+    /// Enqueueing suspends only while librdkafka's queue is full (back-pressure). Batches enqueued
+    /// one after the other keep their order per partition, so a caller can enqueue the next batch
+    /// while the previous one is still in flight. After ``close(timeout:)`` the records not yet
+    /// handed over fail with ``KafkaError/Code/closed``.
+    public func enqueue(_ batch: ProducerBatch) async -> Delivery {
         let pending = PendingDelivery(count: batch.count)
         var next = 0
         while next < batch.count {
@@ -104,8 +114,7 @@ public final class KafkaProducer: Sendable {
                 await space.wait(after: generation)
             }
         }
-        await pending.wait()
-        return DeliveryReports(pending: pending, batch: batch)
+        return Delivery(pending: pending, batch: batch)
     }
 
     /// Hands records to librdkafka from `start` until its queue is full or the batch is done.
@@ -344,6 +353,27 @@ final class PendingDelivery: @unchecked Sendable {
 
     /// Records that failed (refused at enqueue or not acknowledged).
     var failures: Int { failureCount.load(ordering: .acquiring) }
+}
+
+/// A batch handed to librdkafka, whose acknowledgements are still coming.
+public final class Delivery: Sendable {
+    private let pending: PendingDelivery
+    private let batch: ProducerBatch
+    private let awaited = Atomic<Bool>(false)
+
+    init(pending: PendingDelivery, batch: ProducerBatch) {
+        self.pending = pending
+        self.batch = batch
+    }
+
+    /// Waits until the broker has acknowledged or refused every record of the batch.
+    ///
+    /// - Important: call it once.
+    public func reports() async -> DeliveryReports {
+        precondition(!awaited.exchange(true, ordering: .acquiringAndReleasing), "Delivery.reports() awaited twice")
+        await pending.wait()
+        return DeliveryReports(pending: pending, batch: batch)
+    }
 }
 
 /// One ``DeliveryReport`` per record of a sent ``ProducerBatch``, in the batch's order.

@@ -108,6 +108,24 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     private let counters = Mutex(Counters())
     private let metrics: LoopMetrics
 
+    /// Batches processed but not yet acknowledged: the next batches are processed meanwhile.
+    static var maxInFlight: Int { 8 }
+
+    /// How often a busy loop commits acknowledged offsets. Committing less often only widens what
+    /// a crash makes the next owner reprocess, which the stores' offsets make harmless.
+    static var commitInterval: Duration { .milliseconds(100) }
+
+    /// A processed batch on its way: its acknowledgements, then its offsets to commit.
+    struct InFlightBatch {
+        let acknowledged: Task<Void, any Error>
+        let offsets: [TopicPartitionOffset]
+        let records: Int
+        let outputs: Int
+        let deadLetters: [String: Int]
+        let perTopic: [String: Int]
+        let started: ContinuousClock.Instant
+    }
+
     /// What the loop has done so far.
     public struct Counters: Sendable, Hashable {
         public var recordsIn = 0
@@ -156,10 +174,45 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         var owned = Set<Int32>()
         /// The next offset per partition, committed asynchronously after each batch.
         var progress: [TopicPartition: KafkaOffset] = [:]
+        /// Batches whose outputs or state changes are still being acknowledged, oldest first.
+        var inFlight: [InFlightBatch] = []
+        /// Completes the oldest batch: waits for its acknowledgements, then commits its offsets.
+        /// Offsets acknowledged but not yet sent to the group coordinator, and when the last commit went.
+        var uncommitted: [TopicPartition: KafkaOffset] = [:]
+        var lastCommit = ContinuousClock.now
+        func commitAcknowledged() throws {
+            guard !uncommitted.isEmpty else { return }
+            try consumer.commitAsync(
+                uncommitted.map {
+                    TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
+                }
+            )
+            uncommitted.removeAll(keepingCapacity: true)
+            lastCommit = .now
+        }
+        func completeOldest() async throws {
+            let batch = inFlight.removeFirst()
+            try await batch.acknowledged.value
+            for offset in batch.offsets {
+                progress[offset.topicPartition] = offset.offset
+                uncommitted[offset.topicPartition] = offset.offset
+            }
+            // Commit at most every commitInterval while busy (each commit is a broker request);
+            // at once when the loop catches up, so a quiet service has committed everything.
+            if inFlight.isEmpty || ContinuousClock.now - lastCommit >= Self.commitInterval { try commitAcknowledged() }
+            record(batch)
+        }
         var iterator = consumer.events.makeAsyncIterator()
         defer { ready.store(false, ordering: .relaxed) }
         while !stopRequested.load(ordering: .acquiring), !Task.isCancelled {
+            // Nothing to process right now: collect acknowledgements and commit meanwhile.
+            while !inFlight.isEmpty, !consumer.hasEventReady { try await completeOldest() }
             guard let event = await iterator.next() else { break }
+            if case .records = event {
+            } else {
+                // A rebalance or an error: finish every batch in flight first.
+                while !inFlight.isEmpty { try await completeOldest() }
+            }
             switch event {
             case .assigned(let partitions):
                 let numbers = Set(partitions.map(\.partition)).subtracting(owned)
@@ -190,13 +243,14 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 }
                 owned.subtract(leaving)
             case .records(let batch):
-                for offset in try await handle(batch, topicNames: &topicNames) {
-                    progress[offset.topicPartition] = offset.offset
-                }
+                let previous = inFlight.last?.acknowledged
+                inFlight.append(try await handle(batch, after: previous, topicNames: &topicNames))
+                while inFlight.count > Self.maxInFlight { try await completeOldest() }
             case .error(let error):
                 logger.warning("consumer error", metadata: ["error": "\(error)"])
             }
         }
+        while !inFlight.isEmpty { try await completeOldest() }
         await shutdown(
             committing: progress.map {
                 TopicPartitionOffset(topic: $0.key.topic, partition: $0.key.partition, offset: $0.value)
@@ -204,24 +258,38 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         )
     }
 
-    /// Processes one batch and commits it; returns the offsets committed.
-    private func handle(_ batch: ConsumerBatch, topicNames: inout [Int: String]) async throws -> [TopicPartitionOffset]
-    {
+    /// Processes one batch and hands its outputs to the producer; the returned task completes once
+    /// the outputs are acknowledged and then the state changes are written and acknowledged (after
+    /// those of the previous batch, so the changelog keeps the order of the changes).
+    private func handle(
+        _ batch: ConsumerBatch,
+        after previous: Task<Void, any Error>?,
+        topicNames: inout [Int: String]
+    ) async throws -> InFlightBatch {
         let started = ContinuousClock.now
-        var perTopic: [String: Int] = [:]
+        var perTopicID: [Int: Int] = [:]
         var output = ProcessorOutput()
         output.batch = ProducerBatch(reservingCapacity: batch.count)
         var deadLetters: [String: Int] = [:]
+        // Records of a batch mostly come in runs of one topic: look its name up once per run.
+        var runTopicID = -1
+        var runTopic = ""
+        var runLength = 0
         for record in batch {
             let topicID = record.topicID
-            let topic: String
-            if let known = topicNames[topicID] {
-                topic = known
-            } else {
-                topic = record.topic
-                topicNames[topicID] = topic
+            if topicID != runTopicID {
+                if runLength > 0 { perTopicID[runTopicID, default: 0] += runLength }
+                runTopicID = topicID
+                runLength = 0
+                if let known = topicNames[topicID] {
+                    runTopic = known
+                } else {
+                    runTopic = record.topic
+                    topicNames[topicID] = runTopic
+                }
             }
-            perTopic[topic, default: 0] += 1
+            runLength += 1
+            let topic = runTopic
             let failure: ProcessingFailure? = record.withUnsafeKey { key in
                 record.withUnsafeValue { value in
                     let input = InputRecord(
@@ -261,59 +329,90 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 output.send(topic: deadLetterTopic, key: record.key, value: letter)
             }
         }
-        // 1. Outputs and dead letters, acknowledged.
+        if runLength > 0 { perTopicID[runTopicID, default: 0] += runLength }
+        var perTopic: [String: Int] = [:]
+        for (topicID, count) in perTopicID { perTopic[topicNames[topicID] ?? "?", default: 0] += count }
+        // 1. Outputs and dead letters, handed over now (in order with the previous batches').
         let outputs = output.count
-        try await sendUntilDelivered(output.batch, what: "outputs")
-        // 2. State changes, acknowledged.
+        let delivery = await producer.enqueue(output.batch)
+        let outputBatch = output.batch
+        // 2. State changes, taken now; written once the outputs are acknowledged.
         var changes = ProducerBatch()
         for store in processor.stores where store.hasChanges {
             try store.appendChanges(to: &changes)
         }
-        try await sendUntilDelivered(changes, what: "state changes")
         for store in processor.stores { store.changesFlushed() }
-        // 3. Only now the input offsets.
-        let offsets = batch.nextOffsets
-        try consumer.commitAsync(offsets)
-        counters.withLock { counters in
-            counters.recordsIn += batch.count
-            counters.recordsOut += outputs
-            counters.batches += 1
-            for (reason, count) in deadLetters { counters.deadLetters[reason, default: 0] += count }
+        let acknowledged = Task {
+            try await self.deliverAll(delivery, batch: outputBatch, what: "outputs")
+            try await previous?.value
+            try await self.sendUntilDelivered(changes, what: "state changes")
         }
-        metrics.batchDone(
-            perTopic: perTopic,
-            outputs: outputs - deadLetters.values.reduce(0, +),
+        // 3. The input offsets are committed by the caller once `acknowledged` completes.
+        let failed = deadLetters.values.reduce(0, +)
+        return InFlightBatch(
+            acknowledged: acknowledged,
+            offsets: batch.nextOffsets,
+            records: batch.count,
+            outputs: outputs - failed,
             deadLetters: deadLetters,
-            duration: ContinuousClock.now - started
+            perTopic: perTopic,
+            started: started
         )
-        metrics.updateLag(consumer)
-        return offsets
     }
 
-    /// Sends a batch; records that fail (the broker was away longer than `message.timeout.ms`)
-    /// are sent again, in order, until every one is acknowledged.
+    /// Counts a completed batch.
+    private func record(_ batch: InFlightBatch) {
+        counters.withLock { counters in
+            counters.recordsIn += batch.records
+            counters.recordsOut += batch.outputs + batch.deadLetters.values.reduce(0, +)
+            counters.batches += 1
+            for (reason, count) in batch.deadLetters { counters.deadLetters[reason, default: 0] += count }
+        }
+        metrics.batchDone(
+            perTopic: batch.perTopic,
+            outputs: batch.outputs,
+            deadLetters: batch.deadLetters,
+            duration: ContinuousClock.now - batch.started
+        )
+        metrics.updateLag(consumer)
+    }
+
+    private func logRetry(what: String, reports: DeliveryReports) {
+        counters.withLock { $0.retries += 1 }
+        metrics.retried()
+        logger.warning(
+            "send failed, retrying",
+            metadata: [
+                "what": "\(what)", "failed": "\(reports.failureCount)",
+                "error": "\(reports.firstError.map { "\($0)" } ?? "")",
+            ]
+        )
+    }
+
+    /// Sends a batch and waits until every record is acknowledged.
     private func sendUntilDelivered(_ batch: ProducerBatch, what: String) async throws {
+        try await deliverAll(await producer.enqueue(batch), batch: batch, what: what)
+    }
+
+    /// Waits for an enqueued batch's acknowledgements; records that failed (the broker was away
+    /// longer than `message.timeout.ms`) are sent again, in order, with a growing pause, until
+    /// every one is acknowledged.
+    private func deliverAll(_ first: Delivery, batch: ProducerBatch, what: String) async throws {
+        var delivery = first
         var pending = batch
         var attempt = 0
-        while !pending.isEmpty {
-            let reports = try await producer.send(pending)
+        while true {
+            let reports = await delivery.reports()
             if reports.allDelivered { return }
             attempt += 1
-            counters.withLock { $0.retries += 1 }
-            metrics.retried()
-            logger.warning(
-                "send failed, retrying",
-                metadata: [
-                    "what": "\(what)", "failed": "\(reports.failureCount)",
-                    "error": "\(reports.firstError.map { "\($0)" } ?? "")",
-                ]
-            )
+            logRetry(what: what, reports: reports)
             var retry = ProducerBatch(reservingCapacity: reports.failureCount)
             for index in reports.indices where !reports[index].isDelivered {
                 retry.append(pending.record(at: index))
             }
             pending = retry
             try await Task.sleep(for: .milliseconds(min(5000, 100 << min(attempt, 6))))
+            delivery = await producer.enqueue(pending)
         }
     }
 

@@ -28,8 +28,10 @@ public struct ConfigurationError: Error, Hashable, CustomStringConvertible {
 /// | `TANDEM_GROUP_ID` | string | `tandem-<service>` |
 /// | `TANDEM_HTTP_PORT` | 1–65535 | the service's own port |
 /// | `TANDEM_RULES` | path | built-in rules |
-/// | `TANDEM_IDLE_TIMEOUT_MS` | ms ≥ 1 | 30000: an idle partition's event time then follows the wall clock |
 /// | `TANDEM_MAX_BATCH` | 1–100000 | 4096 records per processing batch |
+/// | `TANDEM_LOG_LEVEL` | trace…critical | info (read by ``TandemService``) |
+///
+/// Business rules, windows and the event-time idle timeout live in the rules file (`TANDEM_RULES`).
 public struct ServiceConfiguration: Sendable {
     public var service: String
     public var brokers: String
@@ -39,7 +41,6 @@ public struct ServiceConfiguration: Sendable {
     public var groupID: String
     public var httpPort: Int
     public var rulesPath: String?
-    public var idleTimeout: Duration
     public var maxBatch: Int
 
     public init(
@@ -50,7 +51,6 @@ public struct ServiceConfiguration: Sendable {
         groupID: String? = nil,
         httpPort: Int = 0,
         rulesPath: String? = nil,
-        idleTimeout: Duration = .seconds(30),
         maxBatch: Int = 4096
     ) {
         self.service = service
@@ -60,7 +60,6 @@ public struct ServiceConfiguration: Sendable {
         self.groupID = groupID ?? "tandem-\(service)"
         self.httpPort = httpPort
         self.rulesPath = rulesPath
-        self.idleTimeout = idleTimeout
         self.maxBatch = maxBatch
     }
 
@@ -102,15 +101,6 @@ public struct ServiceConfiguration: Sendable {
             configuration.httpPort = value
         }
         if let rules = environment["TANDEM_RULES"], !rules.isEmpty { configuration.rulesPath = rules }
-        if let idle = environment["TANDEM_IDLE_TIMEOUT_MS"] {
-            guard let value = Int(idle), value >= 1 else {
-                throw ConfigurationError(
-                    key: "TANDEM_IDLE_TIMEOUT_MS",
-                    problem: "expected milliseconds ≥ 1, got '\(idle)'"
-                )
-            }
-            configuration.idleTimeout = .milliseconds(value)
-        }
         if let batch = environment["TANDEM_MAX_BATCH"] {
             guard let value = Int(batch), (1...100_000).contains(value) else {
                 throw ConfigurationError(key: "TANDEM_MAX_BATCH", problem: "expected 1–100000, got '\(batch)'")

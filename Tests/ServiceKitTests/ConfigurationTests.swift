@@ -43,7 +43,6 @@ struct ConfigurationTests {
         ("KAFKA_BROKERS", "host:99999"),
         ("TANDEM_HTTP_PORT", "eighty"),
         ("TANDEM_HTTP_PORT", "0"),
-        ("TANDEM_IDLE_TIMEOUT_MS", "-5"),
         ("TANDEM_MAX_BATCH", "0"),
         ("TANDEM_GROUP_ID", ""),
     ])
