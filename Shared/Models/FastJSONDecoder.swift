@@ -1,0 +1,300 @@
+internal import CSimdjson
+public import Foundation
+
+/// The hot-path reader of `cs.interactions.raw`: simdjson's On-Demand parser behind a C shim,
+/// decoding exactly what ``TandemJSON/decode(_:from:)-(_,some Collection<UInt8>)`` decodes.
+///
+/// The contract is equivalence with the reference (Foundation's `JSONDecoder` as configured by
+/// ``TandemJSON``): the same record for every payload the reference accepts, and the same
+/// ``ModelError`` for every payload it rejects. The fast walk handles the common case — a
+/// well-formed object whose known fields have the declared types — and refuses anything it
+/// cannot prove the reference reads the same way (wrong types, numbers that do not fit, bad
+/// timestamps, invalid JSON, and Foundation's leniencies such as a trailing comma or a byte order
+/// mark). A refused payload is handed to the reference, which gives the verdict and the error
+/// message. So errors and oddities cost Foundation speed; well-formed records do not.
+///
+/// A decoder owns a parser and its buffers and reuses them: it is **not thread-safe** — use one
+/// decoder per thread (or per task that does not share it), from one thread at a time.
+public final class FastJSONDecoder {
+    private let parser: OpaquePointer
+    private let slots: UnsafeMutablePointer<tandem_json_slot>
+
+    /// How many payloads this decoder handed to the reference decoder (invalid records, or valid
+    /// ones in a shape the fast walk does not take). A metric: a high share means lost speed.
+    public private(set) var fallbackCount = 0
+
+    /// The simdjson implementation simdjson picked for this CPU and the one the On-Demand walk
+    /// was compiled for, e.g. `"haswell/fallback"`; for benchmark reports.
+    public static var implementation: String {
+        String(cString: tandem_json_implementation()) + "/" + String(cString: tandem_json_ondemand_implementation())
+    }
+
+    /// Makes a decoder with its own parser.
+    public init() {
+        let fields = RawField.allCases
+        var names = fields.map { strdup(String(describing: $0)) }
+        defer { names.forEach { free($0) } }
+        let kinds = fields.map(\.kind)
+        let parser = names.withUnsafeMutableBufferPointer { names in
+            names.withMemoryRebound(to: UnsafePointer<CChar>?.self) { names in
+                tandem_json_parser_new(names.baseAddress, kinds, fields.count)
+            }
+        }
+        // Only out of memory or a schema bug (a key longer than 64 bytes) can fail here.
+        guard let parser else { fatalError("tandem_json_parser_new failed for the RawInteraction schema") }
+        self.parser = parser
+        slots = .allocate(capacity: fields.count)
+        slots.initialize(repeating: tandem_json_slot(), count: fields.count)
+    }
+
+    deinit {
+        tandem_json_parser_free(parser)
+        slots.deallocate()
+    }
+
+    /// Decodes a ``RawInteraction`` from UTF-8 JSON bytes. Never traps, whatever the bytes.
+    ///
+    /// - Throws: the ``ModelError/decoding(field:message:)`` the reference decoder throws.
+    public func decodeRawInteraction(_ bytes: UnsafeRawBufferPointer) throws(ModelError) -> RawInteraction {
+        if let raw = fastRawInteraction(bytes) { return raw }
+        fallbackCount += 1
+        return try TandemJSON.decode(RawInteraction.self, from: bytes)
+    }
+
+    /// Decodes a ``RawInteraction`` from UTF-8 JSON bytes (see ``decodeRawInteraction(_:)-(UnsafeRawBufferPointer)``).
+    public func decodeRawInteraction(_ bytes: [UInt8]) throws(ModelError) -> RawInteraction {
+        let result: Result<RawInteraction, ModelError> = bytes.withUnsafeBytes { buffer in
+            do throws(ModelError) { return .success(try decodeRawInteraction(buffer)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// The fast walk: the record, or `nil` when the reference must decide.
+    func fastRawInteraction(_ bytes: UnsafeRawBufferPointer) -> RawInteraction? {
+        let result = tandem_json_parse(parser, bytes.baseAddress, bytes.count, slots)
+        guard result.status == Int32(TANDEM_JSON_OK.rawValue) else { return nil }
+        let strings = result.strings
+
+        func slot(_ field: RawField) -> tandem_json_slot { slots[field.rawValue] }
+        func present(_ field: RawField) -> Bool { slots[field.rawValue].state == Self.present }
+        func string(_ field: RawField) -> String? {
+            let slot = slots[field.rawValue]
+            return slot.state == Self.present ? Self.string(slot.string) : nil
+        }
+        func int(_ field: RawField) -> Int? {
+            let slot = slots[field.rawValue]
+            return slot.state == Self.present ? Int(slot.integer) : nil
+        }
+        func double(_ field: RawField) -> Double? {
+            let slot = slots[field.rawValue]
+            return slot.state == Self.present ? slot.number : nil
+        }
+        func bool(_ field: RawField) -> Bool? {
+            let slot = slots[field.rawValue]
+            return slot.state == Self.present ? slot.boolean != 0 : nil
+        }
+
+        var occurredAt: Date?
+        if present(.occurredAt) {
+            // A timestamp the fast parser refuses is the reference's to report.
+            guard let millis = FastTimestamp.parseMilliseconds(slot(.occurredAt).string) else { return nil }
+            occurredAt = Timestamp.date(millisecondsSince1970: millis)
+        }
+        var signals: [String]?
+        if present(.signals), let strings {
+            let slot = slot(.signals)
+            var list: [String] = []
+            list.reserveCapacity(Int(slot.count))
+            for index in Int(slot.first)..<Int(slot.first + slot.count) { list.append(Self.string(strings[index])) }
+            signals = list
+        } else if present(.signals) {
+            signals = []
+        }
+        var attributes: [String: String]?
+        if present(.attributes), let strings {
+            let slot = slot(.attributes)
+            var map: [String: String] = [:]
+            map.reserveCapacity(Int(slot.count))
+            var index = Int(slot.first)
+            for _ in 0..<Int(slot.count) {
+                let key = Self.string(strings[index])
+                // Foundation keeps the first of keys that compare equal as Swift strings (which
+                // includes canonically equivalent spellings the shim sees as different bytes).
+                if map.index(forKey: key) == nil { map[key] = Self.string(strings[index + 1]) }
+                index += 2
+            }
+            attributes = map
+        } else if present(.attributes) {
+            attributes = [:]
+        }
+
+        return RawInteraction(
+            eventId: string(.eventId),
+            occurredAt: occurredAt,
+            channel: string(.channel),
+            kind: string(.kind),
+            customerId: string(.customerId),
+            department: string(.department),
+            topic: string(.topic),
+            queue: string(.queue),
+            teamId: string(.teamId),
+            agentId: string(.agentId),
+            waitSeconds: double(.waitSeconds),
+            answered: bool(.answered),
+            handleSeconds: double(.handleSeconds),
+            resolved: bool(.resolved),
+            transfers: int(.transfers),
+            refersTo: string(.refersTo),
+            csat: int(.csat),
+            effort: int(.effort),
+            nps: int(.nps),
+            sentiment: double(.sentiment),
+            signals: signals,
+            brand: string(.brand),
+            campaignId: string(.campaignId),
+            reach: int(.reach),
+            text: string(.text),
+            attributes: attributes
+        )
+    }
+
+    private static let present = UInt8(TANDEM_JSON_PRESENT.rawValue)
+
+    /// simdjson has validated the UTF-8 and unescaped the string, so decoding cannot repair anything.
+    @inline(__always)
+    private static func string(_ text: tandem_json_string) -> String {
+        guard let bytes = text.bytes, text.length > 0 else { return "" }
+        let buffer = UnsafeBufferPointer(
+            start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
+            count: text.length
+        )
+        return String(decoding: buffer, as: UTF8.self)
+    }
+}
+
+@available(*, unavailable, message: "a FastJSONDecoder is used from one thread at a time")
+extension FastJSONDecoder: Sendable {}
+
+/// The RawInteraction fields in declaration order (the order Foundation decodes them in), with
+/// the kind the shim checks.
+enum RawField: Int, CaseIterable {
+    case eventId, occurredAt, channel, kind, customerId, department, topic, queue, teamId, agentId
+    case waitSeconds, answered, handleSeconds, resolved, transfers, refersTo, csat, effort, nps, sentiment
+    case signals, brand, campaignId, reach, text, attributes
+
+    var kind: UInt8 {
+        let kind: tandem_json_kind
+        switch self {
+        case .waitSeconds, .handleSeconds, .sentiment: kind = TANDEM_JSON_KIND_DOUBLE
+        case .answered, .resolved: kind = TANDEM_JSON_KIND_BOOL
+        case .transfers, .csat, .effort, .nps, .reach: kind = TANDEM_JSON_KIND_INT
+        case .signals: kind = TANDEM_JSON_KIND_STRING_ARRAY
+        case .attributes: kind = TANDEM_JSON_KIND_STRING_MAP
+        default: kind = TANDEM_JSON_KIND_STRING
+        }
+        return UInt8(kind.rawValue)
+    }
+}
+
+/// ``Timestamp``'s parser over borrowed bytes, so that decoding `occurredAt` allocates nothing.
+/// It must accept and compute exactly what `Timestamp.parse` does; the differential tests check.
+enum FastTimestamp {
+    static func parseMilliseconds(_ text: tandem_json_string) -> Int64? {
+        guard let start = text.bytes else { return nil }
+        let b = UnsafeBufferPointer(
+            start: UnsafeRawPointer(start).assumingMemoryBound(to: UInt8.self),
+            count: text.length
+        )
+        return parseMilliseconds(b)
+    }
+
+    static func parseMilliseconds(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
+        // YYYY-MM-DDTHH:MM:SS is 19 bytes; then optional .fraction, then Z or ±HH:MM.
+        guard b.count >= 20 else { return nil }
+        func digits(_ from: Int, _ count: Int) -> Int? {
+            var value = 0
+            for i in from..<from + count {
+                let c = b[i]
+                guard c >= 0x30, c <= 0x39 else { return nil }
+                value = value * 10 + Int(c - 0x30)
+            }
+            return value
+        }
+        guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"),
+            let month = digits(5, 2), b[7] == UInt8(ascii: "-"),
+            let day = digits(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+            let hour = digits(11, 2), b[13] == UInt8(ascii: ":"),
+            let minute = digits(14, 2), b[16] == UInt8(ascii: ":"),
+            let second = digits(17, 2)
+        else { return nil }
+        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+            hour <= 23, minute <= 59, second <= 59
+        else { return nil }
+
+        var i = 19
+        var millis = 0
+        if b[i] == UInt8(ascii: ".") {
+            i += 1
+            let start = i
+            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
+                if i - start < 3 { millis = millis * 10 + Int(b[i] - 0x30) }
+                i += 1
+            }
+            let count = i - start
+            guard count >= 1 else { return nil }
+            for _ in count..<max(count, 3) { millis *= 10 }
+        }
+
+        guard i < b.count else { return nil }
+        var offsetMinutes = 0
+        switch b[i] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            i += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard b.count == i + 6, let oh = digits(i + 1, 2), b[i + 3] == UInt8(ascii: ":"),
+                let om = digits(i + 4, 2), oh <= 23, om <= 59
+            else { return nil }
+            offsetMinutes = (oh * 60 + om) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
+            i += 6
+        default:
+            return nil
+        }
+        guard i == b.count else { return nil }
+
+        let days = Int64(daysFromCivil(year: year, month: month, day: day))
+        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
+        return seconds * 1000 + Int64(millis)
+    }
+
+    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
+        let z = Int(days) + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+}
