@@ -15,6 +15,9 @@ public enum ConsumerEvent: Sendable {
     case revoked([TopicPartition], lost: Bool)
     /// A non-fatal consumer error (e.g. a fetch error on one partition); consuming goes on.
     case error(KafkaError)
+    /// Nothing arrived for the consumer's `idleEventInterval`: a chance to move wall-clock driven
+    /// work on (idle partitions' event time, timers). Only sent when that interval is set.
+    case idle
 }
 
 /// A Kafka consumer over librdkafka, in a consumer group (``subscribe(topics:)``) or with a
@@ -57,10 +60,13 @@ public final class KafkaConsumer: Sendable {
     ///   - configuration: librdkafka properties; `bootstrap.servers` is required, `group.id` too
     ///     for ``subscribe(topics:)`` and commits.
     ///   - maxBatchSize: the most records handed out in one ``ConsumerBatch``.
+    ///   - idleEventInterval: when set, a ``ConsumerEvent/idle`` is handed out whenever nothing else
+    ///     was for this long.
     ///   - logger: where librdkafka's logs and consumer errors go.
     public init(
         configuration: KafkaConfiguration,
         maxBatchSize: Int = 4096,
+        idleEventInterval: Duration? = nil,
         logger: Logger = Logger(label: "tandem.kafka.consumer")
     ) throws(KafkaError) {
         var configuration = configuration.withDefaults(Self.defaults)
@@ -86,7 +92,13 @@ public final class KafkaConsumer: Sendable {
         let stopping = self.stopping
         let batchSize = max(1, maxBatchSize)
         self.pollThread = PollThread(name: "tandem-kafka-consumer-poll") {
-            Self.pollLoop(client: client, channel: channel, stopping: stopping, batchSize: batchSize)
+            Self.pollLoop(
+                client: client,
+                channel: channel,
+                stopping: stopping,
+                batchSize: batchSize,
+                idle: idleEventInterval
+            )
         }
     }
 
@@ -95,10 +107,13 @@ public final class KafkaConsumer: Sendable {
         client: RDKafkaClient,
         channel: EventChannel<ConsumerEvent>,
         stopping: Flag,
-        batchSize: Int
+        batchSize: Int,
+        idle: Duration?
     ) {
         let queue = rd_kafka_queue_get_consumer(client.handle)!
         defer { rd_kafka_queue_destroy(queue) }
+        let clock = ContinuousClock()
+        var lastSent = clock.now
         while !stopping.isSet {
             let buffer = UnsafeMutableBufferPointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(
                 capacity: batchSize
@@ -112,8 +127,13 @@ public final class KafkaConsumer: Sendable {
             }
             guard count > 0 else {
                 buffer.deallocate()
+                if let idle, clock.now - lastSent >= idle {
+                    channel.send(.idle)
+                    lastSent = clock.now
+                }
                 continue
             }
+            lastSent = clock.now
             // Error events arrive as messages with `err` set: hand them out separately.
             var kept = 0
             for index in 0..<count {
@@ -436,7 +456,7 @@ public struct ConsumerRecords: AsyncSequence, Sendable {
                     index = 0
                 case .error(let error):
                     logger.warning("consumer error", metadata: ["kafka.error": "\(error)"])
-                case .assigned, .revoked:
+                case .assigned, .revoked, .idle:
                     continue
                 }
             }

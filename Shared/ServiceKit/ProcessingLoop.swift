@@ -78,6 +78,9 @@ public protocol RecordProcessor: AnyObject, Sendable {
     var stores: [any StateStore] { get }
     /// Handles one record; throw ``ProcessingFailure`` to dead-letter it.
     func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure)
+    /// Called about once a second, busy or idle, with the wall clock (ms since the epoch): move
+    /// idle partitions' event time on (``EventTimeClock/advanceIdle(wallNow:)``) and fire due timers.
+    func tick(wallNow: Int64, into output: inout ProcessorOutput)
     /// Partitions (numbers) whose state is restored and whose records come next.
     func partitionsAssigned(_ partitions: [Int32])
     /// Partitions (numbers) that leave this instance; their state is dropped after this call.
@@ -85,6 +88,7 @@ public protocol RecordProcessor: AnyObject, Sendable {
 }
 
 extension RecordProcessor {
+    public func tick(wallNow: Int64, into output: inout ProcessorOutput) {}
     public func partitionsAssigned(_ partitions: [Int32]) {}
     public func partitionsRevoked(_ partitions: [Int32]) {}
 }
@@ -110,6 +114,9 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
 
     /// Batches processed but not yet acknowledged: the next batches are processed meanwhile.
     static var maxInFlight: Int { 8 }
+
+    /// How often ``RecordProcessor/tick(wallNow:into:)`` runs (the consumer reports idleness as often).
+    static var tickInterval: Duration { .seconds(1) }
 
     /// How often a busy loop commits acknowledged offsets. Committing less often only widens what
     /// a crash makes the next owner reprocess, which the stores' offsets make harmless.
@@ -149,6 +156,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         consumer = try KafkaConsumer(
             configuration: configuration.consumerConfiguration,
             maxBatchSize: configuration.maxBatch,
+            idleEventInterval: Self.tickInterval,
             logger: logger
         )
         producer = try KafkaProducer(configuration: configuration.producerConfiguration, logger: logger)
@@ -202,6 +210,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             if inFlight.isEmpty || ContinuousClock.now - lastCommit >= Self.commitInterval { try commitAcknowledged() }
             record(batch)
         }
+        var lastTick = ContinuousClock.now
         var iterator = consumer.events.makeAsyncIterator()
         defer { ready.store(false, ordering: .relaxed) }
         while !stopRequested.load(ordering: .acquiring), !Task.isCancelled {
@@ -248,6 +257,13 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 while inFlight.count > Self.maxInFlight { try await completeOldest() }
             case .error(let error):
                 logger.warning("consumer error", metadata: ["error": "\(error)"])
+            case .idle:
+                break
+            }
+            // At most once a second, busy or idle: idle partitions' event time follows the wall clock.
+            if ContinuousClock.now - lastTick >= Self.tickInterval {
+                lastTick = .now
+                inFlight.append(try await tick(after: inFlight.last?.acknowledged))
             }
         }
         while !inFlight.isEmpty { try await completeOldest() }
@@ -332,11 +348,50 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         if runLength > 0 { perTopicID[runTopicID, default: 0] += runLength }
         var perTopic: [String: Int] = [:]
         for (topicID, count) in perTopicID { perTopic[topicNames[topicID] ?? "?", default: 0] += count }
-        // 1. Outputs and dead letters, handed over now (in order with the previous batches').
-        let outputs = output.count
-        let delivery = await producer.enqueue(output.batch)
+        return try await ship(
+            output,
+            after: previous,
+            offsets: batch.nextOffsets,
+            records: batch.count,
+            deadLetters: deadLetters,
+            perTopic: perTopic,
+            started: started
+        )
+    }
+
+    /// Lets the processor move wall-clock driven work on (idle partitions' event time, timers)
+    /// and ships what it produced like a batch without input offsets.
+    private func tick(after previous: Task<Void, any Error>?) async throws -> InFlightBatch {
+        let started = ContinuousClock.now
+        var output = ProcessorOutput()
+        processor.tick(wallNow: Int64(Date().timeIntervalSince1970 * 1000), into: &output)
+        return try await ship(
+            output,
+            after: previous,
+            offsets: [],
+            records: 0,
+            deadLetters: [:],
+            perTopic: [:],
+            started: started
+        )
+    }
+
+    /// Hands a batch's outputs to the producer now (in order with the previous batches') and
+    /// takes the stores' changes; the returned batch's `acknowledged` completes once the outputs
+    /// are acknowledged and then the changes are written and acknowledged, after those of the
+    /// previous batch, so the changelog keeps the order of the changes. The caller commits the
+    /// input offsets after that.
+    private func ship(
+        _ output: ProcessorOutput,
+        after previous: Task<Void, any Error>?,
+        offsets: [TopicPartitionOffset],
+        records: Int,
+        deadLetters: [String: Int],
+        perTopic: [String: Int],
+        started: ContinuousClock.Instant
+    ) async throws -> InFlightBatch {
         let outputBatch = output.batch
-        // 2. State changes, taken now; written once the outputs are acknowledged.
+        let delivery = await producer.enqueue(outputBatch)
         var changes = ProducerBatch()
         for store in processor.stores where store.hasChanges {
             try store.appendChanges(to: &changes)
@@ -347,13 +402,11 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             try await previous?.value
             try await self.sendUntilDelivered(changes, what: "state changes")
         }
-        // 3. The input offsets are committed by the caller once `acknowledged` completes.
-        let failed = deadLetters.values.reduce(0, +)
         return InFlightBatch(
             acknowledged: acknowledged,
-            offsets: batch.nextOffsets,
-            records: batch.count,
-            outputs: outputs - failed,
+            offsets: offsets,
+            records: records,
+            outputs: outputBatch.count - deadLetters.values.reduce(0, +),
             deadLetters: deadLetters,
             perTopic: perTopic,
             started: started

@@ -37,7 +37,7 @@ struct GroupTests {
                         }
                         try consumer.store(batch.nextOffsets)
                         try await consumer.commit()
-                    case .error:
+                    case .error, .idle:
                         continue
                     }
                 }

@@ -54,6 +54,42 @@ final class CountingProcessor: RecordProcessor, @unchecked Sendable {
     }
 }
 
+/// Schedules a timer 1.5 s of event time after each record and writes `fired:<key>` when it fires.
+/// Nothing else arrives, so only the wall clock (via `tick`) can move event time there.
+final class TimerProcessor: RecordProcessor, @unchecked Sendable {
+    let inputTopics: [String]
+    let outputTopic: String
+    var stores: [any StateStore] { [] }
+    var clock = EventTimeClock<String>(idleTimeout: .seconds(1))
+
+    init(input: String, output: String) {
+        inputTopics = [input]
+        outputTopic = output
+    }
+
+    func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {
+        let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let eventTime = record.timestamp ?? 0
+        clock.observe(
+            partition: record.partition,
+            eventTime: eventTime,
+            wallNow: Int64(Date().timeIntervalSince1970 * 1000)
+        )
+        clock.schedule(key, at: eventTime + 1500, partition: record.partition)
+        fire(partition: record.partition, into: &output)
+    }
+
+    func tick(wallNow: Int64, into output: inout ProcessorOutput) {
+        for partition in clock.advanceIdle(wallNow: wallNow) { fire(partition: partition, into: &output) }
+    }
+
+    private func fire(partition: Int32, into output: inout ProcessorOutput) {
+        for timer in clock.dueTimers(partition: partition) {
+            output.send(topic: outputTopic, key: Array(timer.key.utf8), value: Array("fired:\(timer.key)".utf8))
+        }
+    }
+}
+
 @Suite("processing loop on the embedded broker", .timeLimit(.minutes(2)))
 struct ProcessingLoopTests {
     struct Topics {
@@ -155,6 +191,24 @@ struct ProcessingLoopTests {
         #expect(Set(outputs.compactMap(\.valueString)) == ["HELLO", "AGAIN"])
         loop.stop()
         try await produce([("dave", Array("wake".utf8))])  // lets the loop notice the stop
+        try await running.value
+        cluster.shutdown()
+    }
+
+    @Test func anIdlePartitionsTimersFireByTheWallClock() async throws {
+        let processor = TimerProcessor(input: topics.input, output: topics.output)
+        let loop = try ProcessingLoop(
+            configuration: configuration(group: uniqueName("g")),
+            processor: processor,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running = Task { try await loop.run() }
+        try await waitUntil("the loop to be ready") { loop.isReady }
+        try await produce([("quiet-customer", Array("last words".utf8))])
+        let fired = try await readAll(topics.output, count: 1)
+        #expect(fired.map(\.valueString) == ["fired:quiet-customer"])
+        loop.stop()
         try await running.value
         cluster.shutdown()
     }
