@@ -1,5 +1,5 @@
 internal import CSimdjson
-public import Foundation
+import Foundation
 
 /// The hot-path reader of `cs.interactions.raw`: simdjson's On-Demand parser behind a C shim,
 /// decoding exactly what ``TandemJSON/decode(_:from:)-(_,some Collection<UInt8>)`` decodes.

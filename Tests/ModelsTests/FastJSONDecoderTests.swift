@@ -25,8 +25,19 @@ struct FastJSONDecoderTests {
             let raw = try body()
             return .record(raw, (try? TandemJSON.encode(raw)) ?? [])
         } catch {
-            return .error(error)
+            return .error(stable(error))
         }
+    }
+
+    /// The reference itself is not deterministic in one respect: when several numbers cannot be
+    /// represented, the one its message names depends on dictionary order, which varies between
+    /// calls. That part of the message is left out of comparisons.
+    static func stable(_ error: ModelError) -> ModelError {
+        let prefix = "payload is not valid JSON: Number "
+        if case .decoding(let field, let message) = error, message.hasPrefix(prefix) {
+            return .decoding(field: field, message: prefix + "…")
+        }
+        return error
     }
 
     static func reference(_ bytes: [UInt8]) -> Outcome {
