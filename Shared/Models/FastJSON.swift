@@ -30,41 +30,45 @@ public enum FastJSON {
         try finite("handleSeconds", interaction.handleSeconds)
         try finite("sentiment", interaction.sentiment)
 
-        var writer = FastJSONWriter(bytes: [])
-        swap(&writer.bytes, &buffer)
-        defer { swap(&writer.bytes, &buffer) }
         let i = interaction
-        writer.beginObject()
-        writer.field("agentId", i.agentId)
-        writer.field("answered", i.answered)
-        writer.field("attributes", i.attributes)
-        writer.field("brand", i.brand)
-        writer.field("campaignId", i.campaignId)
-        writer.field("channel", i.channel.rawValue)
-        writer.field("channelGroup", i.channelGroup.rawValue)
-        writer.field("csat", i.csat)
-        writer.field("customerId", i.customerId)
-        writer.field("department", i.department?.rawValue)
-        writer.field("effort", i.effort)
-        writer.field("escalation", i.escalation)
-        writer.field("eventId", i.eventId)
-        writer.field("handleSeconds", i.handleSeconds)
-        writer.field("kind", i.kind.rawValue)
-        writer.field("nps", i.nps)
-        writer.field("occurredAt", millis: occurredAt)
-        writer.field("queue", i.queue)
-        writer.field("reach", i.reach)
-        writer.field("receivedAt", millis: receivedAt)
-        writer.field("refersTo", i.refersTo)
-        writer.field("resolved", i.resolved)
-        writer.field("sentiment", i.sentiment)
-        writer.field("signals", i.signals)
-        writer.field("teamId", i.teamId)
-        writer.field("text", i.text)
-        writer.field("topic", i.topic)
-        writer.field("transfers", i.transfers)
-        writer.field("waitSeconds", i.waitSeconds)
-        writer.endObject()
+        var bound = Bound()
+        bound.add(i.agentId, i.brand, i.campaignId, i.channel.rawValue, i.channelGroup.rawValue, i.customerId)
+        bound.add(i.department?.rawValue, i.eventId, i.kind.rawValue, i.queue, i.refersTo, i.teamId, i.text, i.topic)
+        bound.add(i.signals)
+        bound.add(i.attributes)
+        FastJSONWriter.write(into: &buffer, bound: bound.bytes) { writer in
+            writer.beginObject()
+            writer.field("agentId", i.agentId)
+            writer.field("answered", i.answered)
+            writer.field("attributes", i.attributes)
+            writer.field("brand", i.brand)
+            writer.field("campaignId", i.campaignId)
+            writer.field("channel", i.channel.rawValue)
+            writer.field("channelGroup", i.channelGroup.rawValue)
+            writer.field("csat", i.csat)
+            writer.field("customerId", i.customerId)
+            writer.field("department", i.department?.rawValue)
+            writer.field("effort", i.effort)
+            writer.field("escalation", i.escalation)
+            writer.field("eventId", i.eventId)
+            writer.field("handleSeconds", i.handleSeconds)
+            writer.field("kind", i.kind.rawValue)
+            writer.field("nps", i.nps)
+            writer.field("occurredAt", millis: occurredAt)
+            writer.field("queue", i.queue)
+            writer.field("reach", i.reach)
+            writer.field("receivedAt", millis: receivedAt)
+            writer.field("refersTo", i.refersTo)
+            writer.field("resolved", i.resolved)
+            writer.field("sentiment", i.sentiment)
+            writer.field("signals", i.signals)
+            writer.field("teamId", i.teamId)
+            writer.field("text", i.text)
+            writer.field("topic", i.topic)
+            writer.field("transfers", i.transfers)
+            writer.field("waitSeconds", i.waitSeconds)
+            writer.endObject()
+        }
     }
 
     /// Appends a ``RawInteraction`` as JSON to `buffer`: the bytes ``TandemJSON/encode(_:)`` returns.
@@ -79,37 +83,41 @@ public enum FastJSON {
         try finite("handleSeconds", raw.handleSeconds)
         try finite("sentiment", raw.sentiment)
 
-        var writer = FastJSONWriter(bytes: [])
-        swap(&writer.bytes, &buffer)
-        defer { swap(&writer.bytes, &buffer) }
-        writer.beginObject()
-        writer.field("agentId", raw.agentId)
-        writer.field("answered", raw.answered)
-        writer.field("attributes", raw.attributes)
-        writer.field("brand", raw.brand)
-        writer.field("campaignId", raw.campaignId)
-        writer.field("channel", raw.channel)
-        writer.field("csat", raw.csat)
-        writer.field("customerId", raw.customerId)
-        writer.field("department", raw.department)
-        writer.field("effort", raw.effort)
-        writer.field("eventId", raw.eventId)
-        writer.field("handleSeconds", raw.handleSeconds)
-        writer.field("kind", raw.kind)
-        writer.field("nps", raw.nps)
-        if let occurredAt { writer.field("occurredAt", millis: occurredAt) }
-        writer.field("queue", raw.queue)
-        writer.field("reach", raw.reach)
-        writer.field("refersTo", raw.refersTo)
-        writer.field("resolved", raw.resolved)
-        writer.field("sentiment", raw.sentiment)
-        writer.field("signals", raw.signals)
-        writer.field("teamId", raw.teamId)
-        writer.field("text", raw.text)
-        writer.field("topic", raw.topic)
-        writer.field("transfers", raw.transfers)
-        writer.field("waitSeconds", raw.waitSeconds)
-        writer.endObject()
+        var bound = Bound()
+        bound.add(raw.agentId, raw.brand, raw.campaignId, raw.channel, raw.customerId, raw.department, raw.eventId)
+        bound.add(raw.kind, raw.queue, raw.refersTo, raw.teamId, raw.text, raw.topic)
+        bound.add(raw.signals)
+        bound.add(raw.attributes)
+        FastJSONWriter.write(into: &buffer, bound: bound.bytes) { writer in
+            writer.beginObject()
+            writer.field("agentId", raw.agentId)
+            writer.field("answered", raw.answered)
+            writer.field("attributes", raw.attributes)
+            writer.field("brand", raw.brand)
+            writer.field("campaignId", raw.campaignId)
+            writer.field("channel", raw.channel)
+            writer.field("csat", raw.csat)
+            writer.field("customerId", raw.customerId)
+            writer.field("department", raw.department)
+            writer.field("effort", raw.effort)
+            writer.field("eventId", raw.eventId)
+            writer.field("handleSeconds", raw.handleSeconds)
+            writer.field("kind", raw.kind)
+            writer.field("nps", raw.nps)
+            if let occurredAt { writer.field("occurredAt", millis: occurredAt) }
+            writer.field("queue", raw.queue)
+            writer.field("reach", raw.reach)
+            writer.field("refersTo", raw.refersTo)
+            writer.field("resolved", raw.resolved)
+            writer.field("sentiment", raw.sentiment)
+            writer.field("signals", raw.signals)
+            writer.field("teamId", raw.teamId)
+            writer.field("text", raw.text)
+            writer.field("topic", raw.topic)
+            writer.field("transfers", raw.transfers)
+            writer.field("waitSeconds", raw.waitSeconds)
+            writer.endObject()
+        }
     }
 
     /// Appends a ``DeadLetter`` as JSON to `buffer`: the bytes ``TandemJSON/encode(_:)`` returns.
@@ -120,22 +128,24 @@ public enum FastJSON {
     public static func encode(_ letter: DeadLetter, into buffer: inout [UInt8]) throws(ModelError) {
         let at = try millis("at", letter.at)
 
-        var writer = FastJSONWriter(bytes: [])
-        swap(&writer.bytes, &buffer)
-        defer { swap(&writer.bytes, &buffer) }
-        writer.beginObject()
-        writer.field("at", millis: at)
-        writer.field("key", letter.key)
-        writer.field("keyEncoding", letter.keyEncoding?.rawValue)
-        writer.field("message", letter.message)
-        writer.field("payload", letter.payload)
-        writer.field("payloadEncoding", letter.payloadEncoding.rawValue)
-        writer.field("reason", letter.reason)
-        writer.field("service", letter.service)
-        writer.field("sourceOffset", letter.sourceOffset)
-        writer.field("sourcePartition", Int64(letter.sourcePartition))
-        writer.field("sourceTopic", letter.sourceTopic)
-        writer.endObject()
+        var bound = Bound()
+        bound.add(letter.key, letter.keyEncoding?.rawValue, letter.message, letter.payload)
+        bound.add(letter.payloadEncoding.rawValue, letter.reason, letter.service, letter.sourceTopic)
+        FastJSONWriter.write(into: &buffer, bound: bound.bytes) { writer in
+            writer.beginObject()
+            writer.field("at", millis: at)
+            writer.field("key", letter.key)
+            writer.field("keyEncoding", letter.keyEncoding?.rawValue)
+            writer.field("message", letter.message)
+            writer.field("payload", letter.payload)
+            writer.field("payloadEncoding", letter.payloadEncoding.rawValue)
+            writer.field("reason", letter.reason)
+            writer.field("service", letter.service)
+            writer.field("sourceOffset", letter.sourceOffset)
+            writer.field("sourcePartition", Int64(letter.sourcePartition))
+            writer.field("sourceTopic", letter.sourceTopic)
+            writer.endObject()
+        }
     }
 
     /// Encodes an ``Interaction`` into a new array (see ``encode(_:into:)-(Interaction,_)``).
@@ -157,6 +167,29 @@ public enum FastJSON {
         var bytes: [UInt8] = []
         try encode(letter, into: &bytes)
         return bytes
+    }
+
+    /// Sums the strings of a record for ``FastJSONWriter/bound(strings:stringBytes:)``.
+    private struct Bound {
+        private var strings = 0
+        private var stringBytes = 0
+
+        var bytes: Int { FastJSONWriter.bound(strings: strings, stringBytes: stringBytes) }
+
+        mutating func add(_ values: String?...) {
+            for case let value? in values {
+                strings += 1
+                stringBytes += value.utf8.count
+            }
+        }
+
+        mutating func add(_ values: [String]?) {
+            for value in values ?? [] { add(value) }
+        }
+
+        mutating func add(_ values: [String: String]?) {
+            for (key, value) in values ?? [:] { add(key, value) }
+        }
     }
 
     // MARK: - The reference's encoding errors

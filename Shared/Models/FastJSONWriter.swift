@@ -8,30 +8,77 @@ import Foundation
 /// else (not `/`, not U+007F, not U+2028); doubles are their Swift `description` without a
 /// trailing `.0`; integers are decimal; object keys are sorted by their UTF-8 bytes (the callers
 /// write fixed keys in that order).
+///
+/// It writes through a pointer into space the caller reserved with ``FastJSONWriter/write(into:bound:_:)``
+/// (an upper bound of the output, see ``FastJSONWriter/bound(strings:)``): appending to an array
+/// byte by byte costs several times more.
 struct FastJSONWriter {
-    var bytes: [UInt8]
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var count = 0
     private var needsComma = false
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    private init(base: UnsafeMutablePointer<UInt8>, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
+    }
+
+    /// Appends what `body` writes to `buffer`, in at most `bound` bytes.
+    static func write(into buffer: inout [UInt8], bound: Int, _ body: (inout FastJSONWriter) -> Void) {
+        let start = buffer.count
+        buffer.append(contentsOf: repeatElement(0, count: bound))
+        let written = buffer.withUnsafeMutableBufferPointer { all in
+            var writer = FastJSONWriter(base: all.baseAddress! + start, capacity: bound)
+            body(&writer)
+            return writer.count
+        }
+        // A wrong bound would have written past the reserved space: stop rather than go on.
+        precondition(written <= bound, "FastJSONWriter bound too small")
+        buffer.removeLast(bound - written)
+    }
+
+    /// An upper bound of a record's output: generous room for keys, punctuation, numbers and
+    /// timestamps, plus every string byte escaped as `\u00xx` with its quotes and separator.
+    static func bound(strings: Int, stringBytes: Int) -> Int { 1024 + 6 * stringBytes + 4 * strings }
+
+    @inline(__always)
+    private mutating func byte(_ value: UInt8) {
+        assert(count < capacity)
+        base[count] = value
+        count += 1
+    }
+
+    @inline(__always)
+    private mutating func bytes(_ source: UnsafeBufferPointer<UInt8>) {
+        assert(count + source.count <= capacity)
+        guard let address = source.baseAddress else { return }
+        (base + count).update(from: address, count: source.count)
+        count += source.count
+    }
+
+    @inline(__always)
+    private mutating func ascii(_ text: StaticString) {
+        bytes(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
 
     mutating func beginObject() {
-        bytes.append(UInt8(ascii: "{"))
+        byte(UInt8(ascii: "{"))
         needsComma = false
     }
 
     mutating func endObject() {
-        bytes.append(UInt8(ascii: "}"))
+        byte(UInt8(ascii: "}"))
         needsComma = true
     }
 
     /// Writes `"key":`, with the comma before it when needed. Keys are plain ASCII.
     @inline(__always)
     mutating func key(_ key: StaticString) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        if needsComma { byte(UInt8(ascii: ",")) }
+        byte(UInt8(ascii: "\""))
+        ascii(key)
+        byte(UInt8(ascii: "\""))
+        byte(UInt8(ascii: ":"))
         needsComma = true
     }
 
@@ -46,13 +93,7 @@ struct FastJSONWriter {
 
     mutating func field(_ key: StaticString, _ value: Bool) {
         self.key(key)
-        if value {
-            bytes.append(contentsOf: [UInt8(ascii: "t"), UInt8(ascii: "r"), UInt8(ascii: "u"), UInt8(ascii: "e")])
-        } else {
-            bytes.append(contentsOf: [
-                UInt8(ascii: "f"), UInt8(ascii: "a"), UInt8(ascii: "l"), UInt8(ascii: "s"), UInt8(ascii: "e"),
-            ])
-        }
+        if value { ascii("true") } else { ascii("false") }
     }
 
     mutating func field(_ key: StaticString, _ value: Bool?) {
@@ -77,7 +118,7 @@ struct FastJSONWriter {
             // Foundation drops a trailing ".0": 310.0 is written 310, 1e+20 stays 1e+20.
             var count = utf8.count
             if count >= 2, utf8[count - 2] == UInt8(ascii: "."), utf8[count - 1] == UInt8(ascii: "0") { count -= 2 }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[0..<count]))
+            bytes(UnsafeBufferPointer(rebasing: utf8[0..<count]))
         }
     }
 
@@ -90,18 +131,18 @@ struct FastJSONWriter {
     mutating func field(_ key: StaticString, _ value: [String]?) {
         guard let value else { return }
         self.key(key)
-        bytes.append(UInt8(ascii: "["))
+        byte(UInt8(ascii: "["))
         for (index, element) in value.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            if index > 0 { byte(UInt8(ascii: ",")) }
             string(element)
         }
-        bytes.append(UInt8(ascii: "]"))
+        byte(UInt8(ascii: "]"))
     }
 
     mutating func field(_ key: StaticString, _ value: [String: String]?) {
         guard let value else { return }
         self.key(key)
-        bytes.append(UInt8(ascii: "{"))
+        byte(UInt8(ascii: "{"))
         // Foundation (swift-foundation on Linux) sorts keys by their UTF-8 bytes.
         var first = true
         if value.count == 1 {
@@ -111,24 +152,24 @@ struct FastJSONWriter {
                 writePair(key, element, first: &first)
             }
         }
-        bytes.append(UInt8(ascii: "}"))
+        byte(UInt8(ascii: "}"))
     }
 
     private mutating func writePair(_ key: String, _ value: String, first: inout Bool) {
-        if !first { bytes.append(UInt8(ascii: ",")) }
+        if !first { byte(UInt8(ascii: ",")) }
         first = false
         string(key)
-        bytes.append(UInt8(ascii: ":"))
+        byte(UInt8(ascii: ":"))
         string(value)
     }
 
     mutating func integer(_ value: Int64) {
         if value == .min {
-            bytes.append(contentsOf: value.description.utf8)
+            ascii("-9223372036854775808")
             return
         }
         var magnitude = value < 0 ? -value : value
-        if value < 0 { bytes.append(UInt8(ascii: "-")) }
+        if value < 0 { byte(UInt8(ascii: "-")) }
         // At most 19 digits, written backwards into a fixed buffer.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var index = 20
@@ -137,41 +178,67 @@ struct FastJSONWriter {
                 digits[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
             } while magnitude > 0
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[index..<20]))
+            bytes(UnsafeBufferPointer(rebasing: digits[index..<20]))
         }
     }
 
     mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
         var value = value
         value.withUTF8 { utf8 in
             var mark = 0
-            for index in 0..<utf8.count {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if index > mark { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[mark..<index])) }
-                mark = index + 1
-                bytes.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\"))
-                case 0x08: bytes.append(UInt8(ascii: "b"))
-                case 0x0C: bytes.append(UInt8(ascii: "f"))
-                case 0x0A: bytes.append(UInt8(ascii: "n"))
-                case 0x0D: bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(UInt8(ascii: "t"))
+            var index = 0
+            while index < utf8.count {
+                // Most text needs no escape: skip it eight bytes at a time.
+                if index + 8 <= utf8.count,
+                    !Self.needsEscape(UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(as: UInt64.self))
+                {
+                    index += 8
+                    continue
+                }
+                let c = utf8[index]
+                index += 1
+                guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
+                let at = index - 1
+                if at > mark { bytes(UnsafeBufferPointer(rebasing: utf8[mark..<at])) }
+                mark = index
+                byte(UInt8(ascii: "\\"))
+                switch c {
+                case UInt8(ascii: "\""): byte(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): byte(UInt8(ascii: "\\"))
+                case 0x08: byte(UInt8(ascii: "b"))
+                case 0x0C: byte(UInt8(ascii: "f"))
+                case 0x0A: byte(UInt8(ascii: "n"))
+                case 0x0D: byte(UInt8(ascii: "r"))
+                case 0x09: byte(UInt8(ascii: "t"))
                 default:
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
-                    bytes.append(Self.hex[Int(byte >> 4)])
-                    bytes.append(Self.hex[Int(byte & 0xF)])
+                    ascii("u00")
+                    byte(Self.hexDigit(c >> 4))
+                    byte(Self.hexDigit(c & 0xF))
                 }
             }
-            if utf8.count > mark { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[mark..<utf8.count])) }
+            if utf8.count > mark { bytes(UnsafeBufferPointer(rebasing: utf8[mark..<utf8.count])) }
         }
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
     }
 
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    /// Whether any of eight bytes is below 0x20, a quote or a backslash (exact, by the classic
+    /// "has a byte less than n" and "has a zero byte" bit tricks).
+    @inline(__always)
+    private static func needsEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word & highs
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let quotes = (quote &- ones) & ~quote & highs
+        let backslashes = (backslash &- ones) & ~backslash & highs
+        return control | quotes | backslashes != 0
+    }
+
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
+    }
 
     // MARK: - Timestamps (``Timestamp/format(_:)`` as bytes)
 
@@ -189,22 +256,22 @@ struct FastJSONWriter {
     private mutating func timestamp(_ millis: Int64) {
         let (days, msOfDay) = Self.floorDivide(millis, 86_400_000)
         let (year, month, day) = FastTimestamp.civil(fromDays: days)
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "\""))
         digits(year, 4)
-        bytes.append(UInt8(ascii: "-"))
+        byte(UInt8(ascii: "-"))
         digits(month, 2)
-        bytes.append(UInt8(ascii: "-"))
+        byte(UInt8(ascii: "-"))
         digits(day, 2)
-        bytes.append(UInt8(ascii: "T"))
+        byte(UInt8(ascii: "T"))
         digits(msOfDay / 3_600_000, 2)
-        bytes.append(UInt8(ascii: ":"))
+        byte(UInt8(ascii: ":"))
         digits(msOfDay / 60_000 % 60, 2)
-        bytes.append(UInt8(ascii: ":"))
+        byte(UInt8(ascii: ":"))
         digits(msOfDay / 1000 % 60, 2)
-        bytes.append(UInt8(ascii: "."))
+        byte(UInt8(ascii: "."))
         digits(msOfDay % 1000, 3)
-        bytes.append(UInt8(ascii: "Z"))
-        bytes.append(UInt8(ascii: "\""))
+        byte(UInt8(ascii: "Z"))
+        byte(UInt8(ascii: "\""))
     }
 
     /// Exactly `width` digits of a value known to fit (years 1–9999 and clock fields).
@@ -213,7 +280,7 @@ struct FastJSONWriter {
         for _ in 1..<width { divisor *= 10 }
         var rest = value
         while divisor > 0 {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+            byte(UInt8(ascii: "0") + UInt8(rest / divisor))
             rest %= divisor
             divisor /= 10
         }
