@@ -19,39 +19,16 @@ struct KafkaBenchCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Records per step.")
-    var records: Int = 500_000
-
-    @Option(help: "Value size in bytes.")
-    var valueSize: Int = 400
-
-    @Option(help: "Partitions per topic.")
-    var partitions: Int = 64
-
-    @Option(help: "Repetitions of each step (the median is reported).")
-    var repeats: Int = 3
-
-    @Flag(help: "Print one JSON object as the last line.")
-    var json = false
-
-    func validate() throws {
-        guard records > 0, valueSize > 0, partitions > 0, repeats > 0 else {
-            throw ValidationError("--records, --value-size, --partitions and --repeats must be positive")
-        }
-        // The mock keeps about 5 MiB per partition and drops older data beyond it.
-        let perPartition = records * (valueSize + 40) / partitions
-        guard perPartition < 4 * 1024 * 1024 else {
-            throw ValidationError(
-                "\(perPartition) bytes per partition would overflow the mock's 5 MiB limit: raise --partitions"
-            )
-        }
-    }
+    @OptionGroup var options: BenchOptions
 
     func run() async throws {
         var logger = Logger(label: "tandem.bench")
         logger.logLevel = .error
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
         defer { cluster.shutdown() }
+        let (records, valueSize, partitions, repeats, json) = (
+            options.records, options.valueSize, options.partitions, options.repeats, options.json
+        )
         let bench = KafkaBench(
             cluster: cluster,
             records: records,
@@ -126,6 +103,37 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         if json {
             let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+/// What every Kafka benchmark takes: the records of a step, how they are spread, how often it runs.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Records per step.")
+    var records: Int = 500_000
+
+    @Option(help: "Value size in bytes.")
+    var valueSize: Int = 400
+
+    @Option(help: "Partitions per topic.")
+    var partitions: Int = 64
+
+    @Option(help: "Repetitions of each step (the median is reported).")
+    var repeats: Int = 3
+
+    @Flag(help: "Print one JSON object as the last line.")
+    var json = false
+
+    func validate() throws {
+        guard records > 0, valueSize > 0, partitions > 0, repeats > 0 else {
+            throw ValidationError("--records, --value-size, --partitions and --repeats must be positive")
+        }
+        // The mock keeps about 5 MiB per partition and drops older data beyond it.
+        let perPartition = records * (valueSize + 40) / partitions
+        guard perPartition < 4 * 1024 * 1024 else {
+            throw ValidationError(
+                "\(perPartition) bytes per partition would overflow the mock's 5 MiB limit: raise --partitions"
+            )
         }
     }
 }
