@@ -37,8 +37,10 @@ public final class HealthServer: Service, CustomStringConvertible {
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(HTTPRouteHandler(routes: routes))
+                // Built on the channel's event loop: the handler never crosses threads.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(HTTPRouteHandler(routes: routes))
                 }
             }
             .bind(host: host, port: port)

@@ -136,7 +136,7 @@ struct ProcessingLoopTests {
         )
         try consumer.assign((0..<4).map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) })
         var records: [KafkaRecord] = []
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await Task.sleep(for: .seconds(20))
                 await consumer.close()
