@@ -65,6 +65,11 @@ public struct ProcessorOutput: Sendable {
 
     /// Number of records queued.
     public var count: Int { batch.count }
+
+    /// Copies of the queued records, in order (for tests and diagnostics; the loop sends the batch itself).
+    public var records: [ProducerRecord] { (0..<batch.count).map { batch.record(at: $0) } }
+
+    public init() {}
 }
 
 /// A service's business logic, driven by a ``ProcessingLoop``.
