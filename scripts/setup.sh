@@ -8,6 +8,7 @@ missing=()
 dpkg -s librdkafka-dev >/dev/null 2>&1 || missing+=(librdkafka-dev)
 dpkg -s libsimdjson-dev >/dev/null 2>&1 || missing+=(libsimdjson-dev)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}" >&2
