@@ -1,27 +1,205 @@
+import Foundation
 public import Models
 public import ServiceKit
 
 /// `tandem-intake`: every channel in, one clean stream out (SPEC §1–2).
 ///
-/// The runtime is in place — it subscribes to `cs.interactions.raw`, restores its dedup window
-/// from `cs.intake.dedup` on assignment, serves health and metrics, shuts down cleanly. The
-/// validation, normalisation, masking and deduplication are the intake issue's work and are not
-/// here yet: records are consumed and acknowledged without output.
+/// For each record of `cs.interactions.raw`, in order:
+/// 1. **size**: a value longer than ``maxRecordBytes`` is dead-lettered as `oversized` (a record
+///    without a value as `invalid_json`);
+/// 2. **decode** with one long-lived ``FastJSONDecoder``: bytes that are not UTF-8 JSON are
+///    `invalid_json`, JSON that is not an object is `not_an_object`, a field of the wrong type is
+///    `invalid_field` (the message names the field);
+/// 3. **validate and normalise** (``Interaction/init(normalizing:receivedAt:)``, with the wall
+///    clock as `receivedAt`): a broken rule is `invalid`, the message lists `field: rule` for
+///    each — never a value, so no customer data reaches the dead-letter message;
+/// 4. **mask** PII in `text` and in the `attributes` values (``PIIMasker``);
+/// 5. **deduplicate** by `eventId` over 24 h of event time per partition (the ``dedup`` store,
+///    value = the first occurrence's `occurredAt` in ms): a repeat within 24 h is dropped and
+///    counted in ``duplicates``; a record reprocessed after a crash whose change already
+///    reached the changelog (``KeyedStateStore/isApplied(_:partition:offset:)``) is dropped and
+///    counted in ``replayed`` — its output was acknowledged before that changelog write;
+/// 6. **publish** on `cs.interactions`, keyed by `customerId`, else `eventId` (opinion posts),
+///    partitioned by murmur2.
+///
+/// Dedup entries expire once their partition's event time (``EventTimeClock``, which follows the
+/// wall clock on idle partitions) is 24 h past their `occurredAt`: one timer per key, fired in
+/// ``tick(wallNow:into:)`` and every ``expiryEvery`` records, and deleted from the store, so the
+/// window's memory is bounded by 24 h of distinct events.
+///
+/// - Important: used only from its ``ProcessingLoop``'s task, one call at a time (hence
+///   `@unchecked Sendable`): it keeps a decoder, an encode buffer and counters without locks.
 public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     public let inputTopics: [String]
+    /// The output topic, `cs.interactions` with the deployment's prefix.
+    public let outputTopic: String
     /// Event ids seen in the last 24 h of event time → their event time (ms).
     public let dedup: KeyedStateStore<Int64>
     public var stores: [any StateStore] { [dedup] }
     let rules: Rules
 
+    /// The largest record value accepted, in bytes (default 64 KiB); larger ones are `oversized`.
+    public var maxRecordBytes = 64 * 1024
+    /// How long an event id is remembered, in event-time milliseconds (24 h).
+    public var dedupWindowMilliseconds: Int64 = 24 * 3600 * 1000
+    /// Expired dedup entries are also removed every this many records (besides every tick).
+    public var expiryEvery = 4096
+    /// The wall clock, ms since the epoch: `receivedAt`, and idle partitions' event time. Tests set it.
+    public var wallClock: () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// Records dropped as repeats of an event id seen within the dedup window.
+    public private(set) var duplicates = 0
+    /// Records dropped because they were reprocessed after their dedup entry reached the changelog.
+    public private(set) var replayed = 0
+    /// Records published on the output topic.
+    public private(set) var published = 0
+
+    /// Event time per partition, with one expiry timer per remembered event id.
+    var clock = EventTimeClock<String>(idleTimeout: .seconds(30))
+    private let decoder = FastJSONDecoder()
+    private var encoded: [UInt8] = []
+    private var sinceExpiry = 0
+
     public init(configuration: ServiceConfiguration, rules: Rules) {
         inputTopics = [configuration.topic(Topics.interactionsRaw)]
+        outputTopic = configuration.topic(Topics.interactions)
         dedup = KeyedStateStore(
             name: "dedup",
             changelogTopic: configuration.topic(Topics.changelog(service: "intake", store: "dedup"))
         )
         self.rules = rules
+        encoded.reserveCapacity(4096)
     }
 
-    public func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {}
+    public func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {
+        guard let value = record.value else {
+            throw ProcessingFailure(reason: "invalid_json", message: "the record has no value")
+        }
+        guard value.count <= maxRecordBytes else {
+            throw ProcessingFailure(
+                reason: "oversized",
+                message: "the record is \(value.count) bytes, more than the \(maxRecordBytes) accepted"
+            )
+        }
+        let raw: RawInteraction
+        do {
+            raw = try decoder.decodeRawInteraction(value)
+        } catch {
+            throw Self.decodingFailure(error, value: value)
+        }
+        let wallNow = wallClock()
+        var interaction: Interaction
+        do {
+            interaction = try Interaction(
+                normalizing: raw,
+                receivedAt: Timestamp.date(millisecondsSince1970: wallNow)
+            )
+        } catch {
+            throw Self.validationFailure(error)
+        }
+        if let text = interaction.text { interaction.text = PIIMasker.mask(text) }
+        if let attributes = interaction.attributes { interaction.attributes = attributes.mapValues(PIIMasker.mask) }
+
+        // Deduplication (validation guarantees the event id and the timestamp).
+        let eventId = interaction.eventId
+        let occurredAt = Int64((interaction.occurredAt.timeIntervalSince1970 * 1000).rounded(.down))
+        let partition = record.partition
+        clock.observe(partition: partition, eventTime: occurredAt, wallNow: wallNow)
+        defer { expireIfDue() }
+        if dedup.isApplied(eventId, partition: partition, offset: record.offset) {
+            replayed += 1
+            return
+        }
+        if let first = dedup.get(eventId, partition: partition), abs(occurredAt - first) < dedupWindowMilliseconds {
+            duplicates += 1
+            return
+        }
+
+        encoded.removeAll(keepingCapacity: true)
+        do {
+            try FastJSON.encode(interaction, into: &encoded)
+        } catch {
+            throw ProcessingFailure(reason: "unencodable", message: error.description)
+        }
+        dedup.put(eventId, occurredAt, partition: partition, offset: record.offset)
+        clock.schedule(eventId, at: occurredAt + dedupWindowMilliseconds, partition: partition)
+        output.send(topic: outputTopic, key: Array((interaction.customerId ?? eventId).utf8), value: encoded)
+        published += 1
+    }
+
+    public func tick(wallNow: Int64, into output: inout ProcessorOutput) {
+        clock.advanceIdle(wallNow: wallNow)
+        expire()
+    }
+
+    public func partitionsAssigned(_ partitions: [Int32]) {
+        // The restored window's entries get their expiry timers back.
+        for partition in partitions {
+            for (eventId, occurredAt) in dedup.entries(partition: partition) {
+                clock.schedule(eventId, at: occurredAt + dedupWindowMilliseconds, partition: partition)
+            }
+        }
+    }
+
+    public func partitionsRevoked(_ partitions: [Int32]) {
+        for partition in partitions { clock.drop(partition: partition) }
+    }
+
+    /// Removes the dedup entries whose partition's event time is past their window.
+    public func expire() {
+        sinceExpiry = 0
+        for partition in dedup.partitions {
+            guard let now = clock.eventTime(partition: partition) else { continue }
+            for (eventId, _) in clock.dueTimers(partition: partition) {
+                // A key re-put later (a repeat after 24 h) was rescheduled; this checks anyway.
+                if let first = dedup.get(eventId, partition: partition), first + dedupWindowMilliseconds <= now {
+                    dedup.delete(eventId, partition: partition)
+                }
+            }
+        }
+    }
+
+    private func expireIfDue() {
+        sinceExpiry += 1
+        if sinceExpiry >= expiryEvery { expire() }
+    }
+
+    // MARK: Failures
+
+    /// Maps a decoding error to `invalid_json`, `not_an_object` or `invalid_field`.
+    static func decodingFailure(_ error: ModelError, value: UnsafeRawBufferPointer) -> ProcessingFailure {
+        guard case .decoding(let field, let message) = error else {
+            return ProcessingFailure(reason: "invalid_json", message: "the payload cannot be read")
+        }
+        // The reference decoder's messages may quote a value: keep them only when they do not.
+        let detail = message.contains("'") || message.contains("\"") ? "a value of the wrong type or format" : message
+        if !field.isEmpty {
+            return ProcessingFailure(reason: "invalid_field", message: "\(field): \(detail)")
+        }
+        if message.hasPrefix("payload is not valid") {
+            return ProcessingFailure(
+                reason: "invalid_json",
+                message: message.contains("UTF-8") ? "payload is not valid UTF-8" : "payload is not valid JSON"
+            )
+        }
+        if firstNonWhitespace(value) != UInt8(ascii: "{") {
+            return ProcessingFailure(reason: "not_an_object", message: "the payload is JSON but not an object")
+        }
+        return ProcessingFailure(reason: "invalid_field", message: detail)
+    }
+
+    /// Maps validation errors to `invalid` with `field: rule` for every broken rule.
+    static func validationFailure(_ error: ModelError) -> ProcessingFailure {
+        let errors = error.validationErrors
+        guard !errors.isEmpty else { return ProcessingFailure(reason: "invalid", message: error.reason) }
+        return ProcessingFailure(
+            reason: "invalid",
+            message: errors.map { "\($0.field): \($0.rule)" }.joined(separator: "; ")
+        )
+    }
+
+    static func firstNonWhitespace(_ bytes: UnsafeRawBufferPointer) -> UInt8? {
+        for byte in bytes where byte != 0x20 && byte != 0x0A && byte != 0x0D && byte != 0x09 { return byte }
+        return nil
+    }
 }

@@ -1,0 +1,265 @@
+/// Masks personal data in free text before it leaves intake (SPEC §2, Interaction `text`).
+///
+/// A hand-written, allocation-light scanner over the UTF-8 bytes — no regular expression, nothing
+/// compiled per call, text without a digit or an `@` is returned as is without copying. Only ASCII
+/// bytes are ever replaced, so the result is valid UTF-8 whenever the input is.
+///
+/// ## What is masked
+///
+/// - **Mainland mobile numbers**: 11 digits starting `1[3-9]` become the first 3 digits, `****`
+///   and the last 4: `13912345611` → `139****5611`. Also when the digits are written in groups
+///   separated by single spaces or dashes (`139 1234 5611`, `139-1234-5611`: the mask is written
+///   without the separators), after a country code (`+86 139…` → `+86 139****5611`,
+///   `8613912345611` → `86139****5611`) and next to any non-digit, Chinese characters included
+///   (`电话13912345611联系`).
+/// - **Resident ID numbers**: 18 characters, 17 digits then a digit or `X`/`x`, keep the first 6
+///   (the region code) and the last 4: `11010119900307123X` → `110101********123X`. The checksum
+///   and birth date are deliberately *not* verified: an ID with a typo is still someone's ID.
+///   Digit groups totalling 18 (`110101 19900307 1234`) are masked too.
+/// - **E-mail addresses**: `local@domain.tld` becomes the first character of the local part,
+///   `***@` and the domain, kept for provider statistics: `zhang.san@example.com` →
+///   `z***@example.com`. The domain needs a dot and a final label of at least two letters. An
+///   address's digits are never masked a second time (`13912345611@qq.com` → `1***@qq.com`).
+///
+/// ## What is not masked (false positives avoided on purpose)
+///
+/// - A number is only considered whole: a digit run (or a chain of digit groups) is never cut
+///   into pieces, so a 12-digit order number `139123456112`, a 16-digit card-like number
+///   `6222021234567890` or a 19-digit tracking number stays as written, even if it contains
+///   a phone-like run.
+/// - 11 digits not starting `1[3-9]` (`12345678901`, order numbers `20241234567`), landlines
+///   (`010-12345678`), dates (`2024-01-15`), amounts and times.
+/// - Bank card numbers (16–19 digits) are not PII of the spec's list and are indistinguishable
+///   from order and tracking numbers agents need; they are left alone.
+/// - Full-width digits (`１３９…`) and non-ASCII e-mail local parts are not recognised.
+public enum PIIMasker {
+    /// The text with every phone number, ID number and e-mail address masked.
+    public static func mask(_ text: String) -> String {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard needsScan(bytes) else { return nil }
+            return maskBytes(bytes)
+        } ?? text
+    }
+
+    /// True when the text may contain something to mask: a digit or an `@`.
+    @inline(__always)
+    static func needsScan(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for byte in bytes where isDigit(byte) || byte == at { return true }
+        return false
+    }
+
+    /// A replacement of `bytes[start..<end]`.
+    struct Span {
+        var start: Int
+        var end: Int
+        var replacement: [UInt8]
+    }
+
+    /// The masked text, or nil when nothing was found.
+    static func maskBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        var spans = emailSpans(bytes)
+        let emails = spans
+        numberSpans(bytes, skipping: emails, into: &spans)
+        guard !spans.isEmpty else { return nil }
+        spans.sort { $0.start < $1.start }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var position = 0
+        for span in spans {
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<span.start]))
+            output.append(contentsOf: span.replacement)
+            position = span.end
+        }
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<bytes.count]))
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    // MARK: E-mail
+
+    /// Every e-mail address, in order.
+    static func emailSpans(_ bytes: UnsafeBufferPointer<UInt8>) -> [Span] {
+        var spans: [Span] = []
+        var index = 0
+        var floor = 0  // an address's local part may not reach back into the previous one
+        while index < bytes.count {
+            guard bytes[index] == at else {
+                index += 1
+                continue
+            }
+            // Local part: back from the @ over local characters, without a leading dot.
+            var start = index
+            while start > floor, isLocal(bytes[start - 1]) { start -= 1 }
+            while start < index, bytes[start] == dot { start += 1 }
+            // Domain: forward over domain characters, without a trailing dot or dash.
+            var end = index + 1
+            while end < bytes.count, isDomain(bytes[end]) { end += 1 }
+            while end > index + 1, bytes[end - 1] == dot || bytes[end - 1] == dash { end -= 1 }
+            if start < index, isDomainName(bytes, from: index + 1, to: end) {
+                var replacement: [UInt8] = [bytes[start]]
+                replacement.append(contentsOf: "***@".utf8)
+                replacement.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]))
+                spans.append(Span(start: start, end: end, replacement: replacement))
+                floor = end
+                index = end
+            } else {
+                index += 1
+            }
+        }
+        return spans
+    }
+
+    /// A domain: labels separated by single dots, not starting with a dot, the last label at
+    /// least two ASCII letters.
+    static func isDomainName(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Bool {
+        guard end > start, bytes[start] != dot, bytes[start] != dash else { return false }
+        var lastDot = -1
+        for index in start..<end where bytes[index] == dot {
+            if index > start, bytes[index - 1] == dot { return false }
+            lastDot = index
+        }
+        guard lastDot > start, end - lastDot - 1 >= 2 else { return false }
+        for index in (lastDot + 1)..<end where !isLetter(bytes[index]) { return false }
+        return true
+    }
+
+    // MARK: Numbers
+
+    /// A maximal run of ASCII digits; `x` is true when an `X`/`x` follows it directly and ends a word.
+    struct Group {
+        var start: Int
+        var end: Int
+        var x: Bool
+        var count: Int { end - start }
+    }
+
+    /// Phone and ID numbers outside the e-mail spans.
+    static func numberSpans(_ bytes: UnsafeBufferPointer<UInt8>, skipping emails: [Span], into spans: inout [Span]) {
+        var chain: [Group] = []
+        var index = 0
+        var nextEmail = 0
+        while index < bytes.count {
+            if nextEmail < emails.count, index >= emails[nextEmail].start {
+                matchChain(chain, bytes, into: &spans)
+                chain.removeAll(keepingCapacity: true)
+                index = emails[nextEmail].end
+                nextEmail += 1
+                continue
+            }
+            guard isDigit(bytes[index]) else {
+                index += 1
+                continue
+            }
+            var end = index
+            while end < bytes.count, isDigit(bytes[end]) { end += 1 }
+            if nextEmail < emails.count, end > emails[nextEmail].start { end = emails[nextEmail].start }
+            let x =
+                end < bytes.count && (bytes[end] == upperX || bytes[end] == lowerX)
+                && (end + 1 == bytes.count || !isAlphanumeric(bytes[end + 1]))
+            let group = Group(start: index, end: end, x: x)
+            // A group continues the chain when one space or dash separates it from the previous one.
+            if let last = chain.last, !last.x, last.end + 1 == index,
+                bytes[last.end] == space || bytes[last.end] == dash
+            {
+                chain.append(group)
+            } else {
+                matchChain(chain, bytes, into: &spans)
+                chain.removeAll(keepingCapacity: true)
+                chain.append(group)
+            }
+            index = end
+        }
+        matchChain(chain, bytes, into: &spans)
+    }
+
+    /// Finds phone and ID numbers made of whole consecutive groups of a chain, left to right.
+    static func matchChain(_ chain: [Group], _ bytes: UnsafeBufferPointer<UInt8>, into spans: inout [Span]) {
+        var first = 0
+        while first < chain.count {
+            var total = 0
+            var matched = false
+            for last in first..<chain.count {
+                total += chain[last].count
+                if total > 18 { break }
+                let x = chain[last].x
+                if total == 11 || total == 13 || total == 17 || total == 18 {
+                    var digits = collectDigits(chain[first...last], bytes)
+                    var end = chain[last].end
+                    var replacement: [UInt8]?
+                    if total == 11, !x, isMobile(digits, at: 0) {
+                        replacement = masked(digits, keep: 3, 4)
+                    } else if total == 13, first == last, !x, digits[0] == eight, digits[1] == six,
+                        isMobile(digits, at: 2)
+                    {
+                        replacement = Array(digits[0..<2]) + masked(Array(digits[2...]), keep: 3, 4)
+                    } else if (total == 18 && !x) || (total == 17 && x) {
+                        if x {
+                            digits.append(upperX)
+                            end += 1
+                        }
+                        replacement = masked(digits, keep: 6, 4)
+                    }
+                    if let replacement {
+                        spans.append(Span(start: chain[first].start, end: end, replacement: replacement))
+                        matched = true
+                    }
+                }
+                if matched {
+                    first = last + 1
+                    break
+                }
+                // A group followed by an X ends what can be matched from `first`.
+                if x { break }
+            }
+            if !matched { first += 1 }
+        }
+    }
+
+    /// `1` then `3`–`9`.
+    @inline(__always)
+    static func isMobile(_ digits: [UInt8], at index: Int) -> Bool {
+        digits[index] == one && digits[index + 1] >= three && digits[index + 1] <= nine
+    }
+
+    static func collectDigits(_ groups: ArraySlice<Group>, _ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var digits: [UInt8] = []
+        digits.reserveCapacity(18)
+        for group in groups { digits.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[group.start..<group.end])) }
+        return digits
+    }
+
+    /// The first `head` and last `tail` characters with one `*` for each character between.
+    static func masked(_ characters: [UInt8], keep head: Int, _ tail: Int) -> [UInt8] {
+        var result = Array(characters[0..<head])
+        result.append(contentsOf: repeatElement(star, count: characters.count - head - tail))
+        result.append(contentsOf: characters[(characters.count - tail)...])
+        return result
+    }
+
+    // MARK: Bytes
+
+    static let at = UInt8(ascii: "@")
+    static let dot = UInt8(ascii: ".")
+    static let dash = UInt8(ascii: "-")
+    static let space = UInt8(ascii: " ")
+    static let star = UInt8(ascii: "*")
+    static let upperX = UInt8(ascii: "X")
+    static let lowerX = UInt8(ascii: "x")
+    static let one = UInt8(ascii: "1")
+    static let three = UInt8(ascii: "3")
+    static let six = UInt8(ascii: "6")
+    static let eight = UInt8(ascii: "8")
+    static let nine = UInt8(ascii: "9")
+
+    @inline(__always) static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+    @inline(__always) static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) >= 0x61 && (byte | 0x20) <= 0x7A }
+    @inline(__always) static func isAlphanumeric(_ byte: UInt8) -> Bool { isDigit(byte) || isLetter(byte) }
+    /// Characters of an e-mail local part (the common subset of RFC 5322's atext).
+    @inline(__always) static func isLocal(_ byte: UInt8) -> Bool {
+        isAlphanumeric(byte) || byte == dot || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "%")
+            || byte == UInt8(ascii: "+") || byte == dash
+    }
+    @inline(__always) static func isDomain(_ byte: UInt8) -> Bool {
+        isAlphanumeric(byte) || byte == dot || byte == dash
+    }
+}
