@@ -59,6 +59,12 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     private let decoder = FastJSONDecoder()
     private var encoded: [UInt8] = []
     private var sinceExpiry = 0
+    /// The event time each partition's expiry last ran at: it runs at most once per
+    /// ``expiryGranularityMilliseconds`` of event time, because taking the due timers out of an
+    /// ``EventTimeClock`` copies the partition's timer heap.
+    private var lastExpiry: [Int32: Int64] = [:]
+    /// Entries may outlive their window by up to this much event time (1 minute).
+    public var expiryGranularityMilliseconds: Int64 = 60_000
 
     public init(configuration: ServiceConfiguration, rules: Rules) {
         inputTopics = [configuration.topic(Topics.interactionsRaw)]
@@ -142,7 +148,10 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     }
 
     public func partitionsRevoked(_ partitions: [Int32]) {
-        for partition in partitions { clock.drop(partition: partition) }
+        for partition in partitions {
+            clock.drop(partition: partition)
+            lastExpiry[partition] = nil
+        }
     }
 
     /// Removes the dedup entries whose partition's event time is past their window.
@@ -150,6 +159,8 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
         sinceExpiry = 0
         for partition in dedup.partitions {
             guard let now = clock.eventTime(partition: partition) else { continue }
+            if let last = lastExpiry[partition], now - last < expiryGranularityMilliseconds { continue }
+            lastExpiry[partition] = now
             for (eventId, _) in clock.dueTimers(partition: partition) {
                 // A key re-put later (a repeat after 24 h) was rescheduled; this checks anyway.
                 if let first = dedup.get(eventId, partition: partition), first + dedupWindowMilliseconds <= now {
