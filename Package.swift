@@ -176,6 +176,12 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "IntakeTests",
+            dependencies: ["Intake", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/IntakeTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "ModelsTests",
             dependencies: ["Models"],
             path: "Tests/ModelsTests",

@@ -71,12 +71,12 @@ public struct EventTimeClock<TimerKey: Hashable & Sendable>: Sendable {
 
     /// Removes and returns the partition's timers whose deadline event time has reached, earliest first.
     public mutating func dueTimers(partition: Int32) -> [(key: TimerKey, deadline: Int64)] {
-        guard var clock = partitions[partition] else { return [] }
+        guard let eventTime = partitions[partition]?.eventTime else { return [] }
         var due: [(key: TimerKey, deadline: Int64)] = []
-        while let next = clock.timers.peek(), next.deadline <= clock.eventTime {
-            due.append(clock.timers.pop()!)
+        // Mutated in place through the dictionary: copying the clock would copy its whole heap.
+        while let next = partitions[partition]?.timers.peek(), next.deadline <= eventTime {
+            due.append(partitions[partition]!.timers.pop()!)
         }
-        partitions[partition] = clock
         return due
     }
 
