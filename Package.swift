@@ -95,7 +95,7 @@ let package = Package(
         // The four services: each a library with its logic and a small executable.
         .target(
             name: "Intake",
-            dependencies: ["Models", "ServiceKit", "Kafka"],
+            dependencies: ["Models", "ServiceKit", "Kafka", .product(name: "Metrics", package: "swift-metrics")],
             path: "Services/Intake/Intake",
             swiftSettings: strictSwift
         ),

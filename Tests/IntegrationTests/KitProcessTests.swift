@@ -118,7 +118,12 @@ struct KitProcessTests {
     /// Waits until the group has committed every record of the topic: the "state before" a kill -9
     /// is then well defined (a kill between an output's acknowledgement and the commit would, by
     /// design, re-send that output once more after the restart).
-    func waitUntilCommitted(_ cluster: EmbeddedKafkaCluster, group: String, topic: String, partitions: Int32) async throws {
+    func waitUntilCommitted(
+        _ cluster: EmbeddedKafkaCluster,
+        group: String,
+        topic: String,
+        partitions: Int32
+    ) async throws {
         let reader = try KafkaConsumer(
             configuration: ["bootstrap.servers": cluster.bootstrapServers, "group.id": group],
             logger: Self.quiet

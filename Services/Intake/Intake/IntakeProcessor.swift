@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 public import Models
 public import ServiceKit
 
@@ -53,20 +54,23 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     public private(set) var replayed = 0
     /// Records published on the output topic.
     public private(set) var published = 0
+    private let duplicatesMetric = Counter(label: "tandem_duplicates_total", dimensions: [("service", "intake")])
+    private let replayedMetric = Counter(label: "tandem_replayed_total", dimensions: [("service", "intake")])
 
     /// Event time per partition, with one expiry timer per remembered event id.
-    var clock = EventTimeClock<String>(idleTimeout: .seconds(30))
+    var clock: EventTimeClock<String>
     private let decoder = FastJSONDecoder()
     private var encoded: [UInt8] = []
     private var sinceExpiry = 0
     /// The event time each partition's expiry last ran at: it runs at most once per
-    /// ``expiryGranularityMilliseconds`` of event time, because taking the due timers out of an
-    /// ``EventTimeClock`` copies the partition's timer heap.
+    /// ``expiryGranularityMilliseconds`` of event time, so a busy partition does not look at its
+    /// timers after every record.
     private var lastExpiry: [Int32: Int64] = [:]
     /// Entries may outlive their window by up to this much event time (1 minute).
     public var expiryGranularityMilliseconds: Int64 = 60_000
 
     public init(configuration: ServiceConfiguration, rules: Rules) {
+        clock = EventTimeClock(idleTimeout: .milliseconds(Int64(rules.eventTime.idleTimeoutSeconds * 1000)))
         inputTopics = [configuration.topic(Topics.interactionsRaw)]
         outputTopic = configuration.topic(Topics.interactions)
         dedup = KeyedStateStore(
@@ -114,10 +118,12 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
         defer { expireIfDue() }
         if dedup.isApplied(eventId, partition: partition, offset: record.offset) {
             replayed += 1
+            replayedMetric.increment()
             return
         }
         if let first = dedup.get(eventId, partition: partition), abs(occurredAt - first) < dedupWindowMilliseconds {
             duplicates += 1
+            duplicatesMetric.increment()
             return
         }
 
