@@ -25,8 +25,11 @@ public struct EventTimeClock<TimerKey: Hashable & Sendable>: Sendable {
             idleTimeout.components.seconds * 1000 + idleTimeout.components.attoseconds / 1_000_000_000_000_000
     }
 
-    /// The partition's event time, nil before its first event.
-    public func eventTime(partition: Int32) -> Int64? { partitions[partition]?.eventTime }
+    /// The partition's event time, nil before its first event (timers may be scheduled earlier).
+    public func eventTime(partition: Int32) -> Int64? {
+        guard let time = partitions[partition]?.eventTime, time != .min else { return nil }
+        return time
+    }
 
     /// Records an event's time; event time never goes backwards.
     public mutating func observe(partition: Int32, eventTime: Int64, wallNow: Int64) {

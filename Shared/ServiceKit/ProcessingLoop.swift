@@ -90,9 +90,20 @@ public protocol RecordProcessor: AnyObject, Sendable {
     func partitionsAssigned(_ partitions: [Int32])
     /// Partitions (numbers) that leave this instance; their state is dropped after this call.
     func partitionsRevoked(_ partitions: [Int32])
+    /// Topics this processor alone writes, keyed like its input (partition p of the output is
+    /// written only while processing input partition p). After a restore the loop hands the
+    /// processor, through ``restoreOutputTail(_:)``, the last records of each such partition
+    /// that the changelog may not reflect yet: outputs acknowledged by the broker just before a
+    /// crash, before their state change reached the changelog. A processor that records them
+    /// (e.g. as "already published") never publishes them a second time.
+    var ownOutputTopics: [String] { get }
+    /// One record of an own output topic's tail, during a restore (see ``ownOutputTopics``).
+    func restoreOutputTail(_ record: InputRecord)
 }
 
 extension RecordProcessor {
+    public var ownOutputTopics: [String] { [] }
+    public func restoreOutputTail(_ record: InputRecord) {}
     public func tick(wallNow: Int64, into output: inout ProcessorOutput) {}
     public func partitionsAssigned(_ partitions: [Int32]) {}
     public func partitionsRevoked(_ partitions: [Int32]) {}
@@ -477,7 +488,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     /// Restores every store's partitions from their changelogs before any of their records is processed.
     private func restore(_ partitions: [Int32]) async throws {
         let stores = processor.stores
-        guard !stores.isEmpty, !partitions.isEmpty else { return }
+        guard !stores.isEmpty || !processor.ownOutputTopics.isEmpty, !partitions.isEmpty else { return }
         let start = ContinuousClock.now
         var restoreConfiguration = configuration.producerConfiguration
         restoreConfiguration["group.id"] = configuration.groupID + ".restore"
@@ -496,20 +507,42 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 }
             }
         }
-        var restored = 0
-        if !assignment.isEmpty {
-            try reader.assign(assignment)
-            let byTopic = Dictionary(grouping: stores, by: \.changelogTopic)
-            var remaining = ends
-            var iterator = reader.events.makeAsyncIterator()
-            while !remaining.isEmpty, let event = await iterator.next() {
-                guard case .records(let batch) = event else { continue }
-                for record in batch {
-                    let partition = TopicPartition(topic: record.topic, partition: record.partition)
-                    guard let end = remaining[partition], record.offset < end else { continue }
-                    for store in byTopic[partition.topic] ?? [] { try store.apply(changelogRecord: record) }
-                    restored += 1
-                    if record.offset + 1 >= end { remaining[partition] = nil }
+        var restored = try await readToEnd(reader, assignment, ends: ends) { record in
+            for store in stores where store.changelogTopic == record.topic { try store.apply(changelogRecord: record) }
+        }
+        // The tails of the processor's own outputs: every output that can be newer than the
+        // changelog was produced by the batches in flight at a crash, at most
+        // (maxInFlight + 1) × maxBatch input records, each with at most one output.
+        let window = Int64((Self.maxInFlight + 2) * configuration.maxBatch)
+        var tails: [TopicPartitionOffset] = []
+        var tailEnds: [TopicPartition: Int64] = [:]
+        for topic in processor.ownOutputTopics {
+            for partition in partitions {
+                let marks = try await reader.queryWatermarks(topic: topic, partition: partition)
+                guard marks.high > marks.low else { continue }
+                tails.append(
+                    TopicPartitionOffset(
+                        topic: topic,
+                        partition: partition,
+                        offset: KafkaOffset(max(marks.low, marks.high - window))
+                    )
+                )
+                tailEnds[TopicPartition(topic: topic, partition: partition)] = marks.high
+            }
+        }
+        restored += try await readToEnd(reader, tails, ends: tailEnds) { record in
+            record.withUnsafeKey { key in
+                record.withUnsafeValue { value in
+                    processor.restoreOutputTail(
+                        InputRecord(
+                            topic: record.topic,
+                            partition: record.partition,
+                            offset: record.offset,
+                            timestamp: record.timestamp,
+                            key: key,
+                            value: value
+                        )
+                    )
                 }
             }
         }
@@ -521,6 +554,32 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 "duration": "\(ContinuousClock.now - start)",
             ]
         )
+    }
+
+    /// Reads the assigned partitions from their start offsets up to `ends` (exclusive), handing
+    /// every record to `apply`. - Returns: the number of records read.
+    private func readToEnd(
+        _ reader: KafkaConsumer,
+        _ assignment: [TopicPartitionOffset],
+        ends: [TopicPartition: Int64],
+        apply: (ConsumerRecordView) throws -> Void
+    ) async throws -> Int {
+        guard !assignment.isEmpty else { return 0 }
+        try reader.assign(assignment)
+        var remaining = ends
+        var read = 0
+        var iterator = reader.events.makeAsyncIterator()
+        while !remaining.isEmpty, let event = await iterator.next() {
+            guard case .records(let batch) = event else { continue }
+            for record in batch {
+                let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                guard let end = remaining[partition], record.offset < end else { continue }
+                try apply(record)
+                read += 1
+                if record.offset + 1 >= end { remaining[partition] = nil }
+            }
+        }
+        return read
     }
 
     private func shutdown(committing offsets: [TopicPartitionOffset]) async {

@@ -76,6 +76,18 @@ struct EventTimeClockTests {
         #expect(clock.eventTime(partition: 3) == 1_045_000)
     }
 
+    @Test func timersScheduledBeforeAnyEventLeaveEventTimeUnknown() {
+        // As after a restore: timers come back before the partition's first event.
+        var clock = EventTimeClock<String>(idleTimeout: .seconds(30))
+        clock.schedule("restored", at: 5_000, partition: 2)
+        #expect(clock.eventTime(partition: 2) == nil)
+        #expect(clock.dueTimers(partition: 2).isEmpty)
+        #expect(clock.advanceIdle(wallNow: 1_000_000).isEmpty)
+        clock.observe(partition: 2, eventTime: 6_000, wallNow: 1_000_001)
+        #expect(clock.eventTime(partition: 2) == 6_000)
+        #expect(clock.dueTimers(partition: 2).map(\.key) == ["restored"])
+    }
+
     @Test func timersFireInDeadlineOrderOnceEventTimeReachesThem() {
         var clock = EventTimeClock<String>(idleTimeout: .seconds(30))
         clock.schedule("b", at: 2_000, partition: 0)

@@ -139,6 +139,22 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
         published += 1
     }
 
+    /// Intake alone writes `cs.interactions`, and partition p of it only from input partition p
+    /// (both keyed by customerId, else eventId, with murmur2).
+    public var ownOutputTopics: [String] { [outputTopic] }
+
+    /// An interaction published just before a crash, whose dedup entry had not reached the
+    /// changelog yet: remember it as applied, so that its input, processed again after the
+    /// restart, is recognised as a replay and not published a second time.
+    public func restoreOutputTail(_ record: InputRecord) {
+        guard let value = record.value, let raw = try? decoder.decodeRawInteraction(value),
+            let eventId = raw.eventId, let occurred = raw.occurredAt,
+            dedup.get(eventId, partition: record.partition) == nil
+        else { return }
+        let occurredAt = Int64((occurred.timeIntervalSince1970 * 1000).rounded(.down))
+        dedup.put(eventId, occurredAt, partition: record.partition, offset: .max)
+    }
+
     public func tick(wallNow: Int64, into output: inout ProcessorOutput) {
         clock.advanceIdle(wallNow: wallNow)
         expire()
