@@ -122,4 +122,56 @@ struct IntakeProcessTests {
         let rest = json[range.upperBound...]
         return rest.firstIndex(of: "\"").map { String(rest[..<$0]) }
     }
+
+    @Test func twoInstancesSplitTheWorkAndTogetherPublishWhatOneWould() async throws {
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Self.quiet)
+        defer { cluster.shutdown() }
+        for topic in ["cs.interactions.raw", "cs.interactions", "cs.intake.dedup", "cs.deadletter"] {
+            try cluster.createTopic(topic, partitions: 4)
+        }
+        let group = "intake-\(UUID().uuidString.prefix(6))"
+        let outputs = try KitProcessTests.Outputs(cluster: cluster, topic: "cs.interactions", partitions: 4)
+        let a = try Intake(cluster: cluster, group: group)
+        let b = try Intake(cluster: cluster, group: group)
+        defer {
+            a.terminate()
+            b.terminate()
+        }
+        try await a.waitReady()
+        try await b.waitReady()
+
+        // 4,000 events, a quarter of them sent twice (an adapter's retries): 4,000 outputs expected.
+        let total = 4_000
+        let stamp = ISO8601DateFormatter().string(from: Date().addingTimeInterval(-60))
+        let producer = try KafkaProducer(
+            configuration: ["bootstrap.servers": cluster.bootstrapServers],
+            logger: Self.quiet
+        )
+        var batch = ProducerBatch()
+        for index in 0..<total + total / 4 {
+            let event = index < total ? index : (index - total) * 4
+            let customer = "c-\(event % 300)"
+            let json =
+                #"{"eventId":"ev-\#(event)","occurredAt":"\#(stamp)","channel":"WeChat","kind":"inquiry","customerId":"\#(customer)"}"#
+            batch.append(topic: "cs.interactions.raw", key: Array(customer.utf8), value: Array(json.utf8))
+        }
+        #expect(try await producer.send(batch).allDelivered)
+        await producer.close()
+
+        try await waitUntil("every event published", timeout: .seconds(60)) {
+            Set(outputs.all.compactMap(Self.eventId)).count == total
+        }
+        // Both instances did part of the work.
+        for instance in [a, b] {
+            let metrics = await httpGet("http://127.0.0.1:\(instance.port)/metrics")?.body ?? ""
+            #expect(metrics.contains("tandem_records_in_total"), "instance on port \(instance.port) processed nothing")
+        }
+        let ids = outputs.all.compactMap(Self.eventId)
+        #expect(ids.count == total, "\(ids.count - Set(ids).count) published twice")
+        #expect(Set(ids) == Set((0..<total).map { "ev-\($0)" }))
+        #expect(outputs.all.allSatisfy { $0.contains(#""channel":"wechat""#) })
+        a.terminate()
+        b.terminate()
+        await outputs.stop()
+    }
 }
