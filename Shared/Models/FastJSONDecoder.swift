@@ -196,8 +196,8 @@ enum RawField: Int, CaseIterable {
     }
 }
 
-/// ``Timestamp``'s parser over borrowed bytes, so that decoding `occurredAt` allocates nothing.
-/// It must accept and compute exactly what `Timestamp.parse` does; the differential tests check.
+/// ``Timestamp``'s own parser over the parser's borrowed bytes, so that decoding `occurredAt`
+/// allocates nothing and accepts exactly what `Timestamp.parse` accepts.
 enum FastTimestamp {
     static func parseMilliseconds(_ text: tandem_json_string) -> Int64? {
         guard let start = text.bytes else { return nil }
@@ -205,96 +205,6 @@ enum FastTimestamp {
             start: UnsafeRawPointer(start).assumingMemoryBound(to: UInt8.self),
             count: text.length
         )
-        return parseMilliseconds(b)
-    }
-
-    static func parseMilliseconds(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
-        // YYYY-MM-DDTHH:MM:SS is 19 bytes; then optional .fraction, then Z or ±HH:MM.
-        guard b.count >= 20 else { return nil }
-        func digits(_ from: Int, _ count: Int) -> Int? {
-            var value = 0
-            for i in from..<from + count {
-                let c = b[i]
-                guard c >= 0x30, c <= 0x39 else { return nil }
-                value = value * 10 + Int(c - 0x30)
-            }
-            return value
-        }
-        guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"),
-            let month = digits(5, 2), b[7] == UInt8(ascii: "-"),
-            let day = digits(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
-            let hour = digits(11, 2), b[13] == UInt8(ascii: ":"),
-            let minute = digits(14, 2), b[16] == UInt8(ascii: ":"),
-            let second = digits(17, 2)
-        else { return nil }
-        guard year >= 1, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
-            hour <= 23, minute <= 59, second <= 59
-        else { return nil }
-
-        var i = 19
-        var millis = 0
-        if b[i] == UInt8(ascii: ".") {
-            i += 1
-            let start = i
-            while i < b.count, b[i] >= 0x30, b[i] <= 0x39 {
-                if i - start < 3 { millis = millis * 10 + Int(b[i] - 0x30) }
-                i += 1
-            }
-            let count = i - start
-            guard count >= 1 else { return nil }
-            for _ in count..<max(count, 3) { millis *= 10 }
-        }
-
-        guard i < b.count else { return nil }
-        var offsetMinutes = 0
-        switch b[i] {
-        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
-            i += 1
-        case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            guard b.count == i + 6, let oh = digits(i + 1, 2), b[i + 3] == UInt8(ascii: ":"),
-                let om = digits(i + 4, 2), oh <= 23, om <= 59
-            else { return nil }
-            offsetMinutes = (oh * 60 + om) * (b[i] == UInt8(ascii: "-") ? -1 : 1)
-            i += 6
-        default:
-            return nil
-        }
-        guard i == b.count else { return nil }
-
-        let days = Int64(daysFromCivil(year: year, month: month, day: day))
-        let seconds = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
-        return seconds * 1000 + Int64(millis)
-    }
-
-    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
-
-    static func daysIn(month: Int, year: Int) -> Int {
-        switch month {
-        case 2: return isLeap(year) ? 29 : 28
-        case 4, 6, 9, 11: return 30
-        default: return 31
-        }
-    }
-
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
-        let z = Int(days) + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+        return Timestamp.parseMilliseconds(b)
     }
 }

@@ -249,13 +249,13 @@ struct FastJSONWriter {
         guard interval.isFinite, abs(interval) < 3e14 else { return nil }
         let millis = Int64(interval.rounded())
         let days = floorDivide(millis, 86_400_000).quotient
-        let year = FastTimestamp.civil(fromDays: days).year
+        let year = Timestamp.civil(fromDays: days).year
         return (1...9999).contains(year) ? millis : nil
     }
 
     private mutating func timestamp(_ millis: Int64) {
         let (days, msOfDay) = Self.floorDivide(millis, 86_400_000)
-        let (year, month, day) = FastTimestamp.civil(fromDays: days)
+        let (year, month, day) = Timestamp.civil(fromDays: days)
         byte(UInt8(ascii: "\""))
         digits(year, 4)
         byte(UInt8(ascii: "-"))

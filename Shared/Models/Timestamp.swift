@@ -33,7 +33,8 @@ public enum Timestamp {
     ///
     /// - Returns: `nil` if the text is not a valid RFC 3339 date-time.
     public static func parse(_ text: String) -> Date? {
-        guard let millis = parseMilliseconds(Array(text.utf8)) else { return nil }
+        var text = text
+        guard let millis = text.withUTF8({ parseMilliseconds($0) }) else { return nil }
         return date(millisecondsSince1970: millis)
     }
 
@@ -45,7 +46,9 @@ public enum Timestamp {
 
     // MARK: - Parsing
 
-    private static func parseMilliseconds(_ b: [UInt8]) -> Int64? {
+    /// Milliseconds since the epoch of an RFC 3339 date-time given as UTF-8 bytes; the one parser
+    /// both `parse(_:)` and the simdjson fast path use.
+    static func parseMilliseconds(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
         // YYYY-MM-DDTHH:MM:SS is 19 bytes; then optional .fraction, then Z or ±HH:MM.
         guard b.count >= 20 else { return nil }
         func digits(_ from: Int, _ count: Int) -> Int? {
@@ -105,9 +108,9 @@ public enum Timestamp {
 
     // MARK: - Calendar arithmetic (proleptic Gregorian, H. Hinnant's algorithms)
 
-    private static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
+    static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 
-    private static func daysIn(month: Int, year: Int) -> Int {
+    static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: return 30
@@ -115,7 +118,7 @@ public enum Timestamp {
         }
     }
 
-    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -125,7 +128,7 @@ public enum Timestamp {
         return era * 146_097 + doe - 719_468
     }
 
-    private static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
+    static func civil(fromDays days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = Int(days) + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
