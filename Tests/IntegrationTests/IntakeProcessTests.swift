@@ -3,57 +3,10 @@ import Kafka
 import Logging
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The real `tandem-intake` binary, killed with SIGKILL in the middle of a stream.
 @Suite("tandem-intake under kill -9", .serialized, .timeLimit(.minutes(3)))
 struct IntakeProcessTests {
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-
-    final class Intake: @unchecked Sendable {
-        let process = Process()
-        let port = Int.random(in: 20_000..<40_000)
-
-        init(cluster: EmbeddedKafkaCluster, group: String) throws {
-            process.executableURL = try tandemBinary().deletingLastPathComponent().appendingPathComponent(
-                "tandem-intake"
-            )
-            var environment = ProcessInfo.processInfo.environment.filter {
-                !$0.key.hasPrefix("KAFKA_") && !$0.key.hasPrefix("TANDEM_")
-            }
-            environment.merge([
-                "KAFKA_BROKERS": cluster.bootstrapServers, "TANDEM_HTTP_PORT": String(port), "TANDEM_GROUP_ID": group,
-                "KAFKA_FETCH_WAIT_MAX_MS": "10", "KAFKA_SESSION_TIMEOUT_MS": "6000",
-                "KAFKA_HEARTBEAT_INTERVAL_MS": "300", "TANDEM_LOG_LEVEL": "warning",
-            ]) { _, new in new }
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            let log = FileManager.default.temporaryDirectory.appendingPathComponent("intake-\(port).log")
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            process.standardError = try FileHandle(forWritingTo: log)
-            try process.run()
-        }
-
-        func waitReady() async throws {
-            try await waitUntil("intake to be ready", timeout: .seconds(40)) {
-                await httpGet("http://127.0.0.1:\(port)/health/ready")?.status == 200
-            }
-        }
-
-        func kill9() {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        func terminate() {
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
-        }
-    }
 
     @Test func killedMidStreamThenRestartedPublishesEveryEventIdExactlyOnce() async throws {
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Self.quiet)
@@ -63,7 +16,7 @@ struct IntakeProcessTests {
         }
         let group = "intake-\(UUID().uuidString.prefix(6))"
         let outputs = try KitProcessTests.Outputs(cluster: cluster, topic: "cs.interactions", partitions: 4)
-        let first = try Intake(cluster: cluster, group: group)
+        let first = try GroupMember("tandem-intake", cluster: cluster, group: group)
         defer { first.terminate() }
         try await first.waitReady()
 
@@ -92,7 +45,7 @@ struct IntakeProcessTests {
         try await streaming.value
         await producer.close()
 
-        let second = try Intake(cluster: cluster, group: group)
+        let second = try GroupMember("tandem-intake", cluster: cluster, group: group)
         defer { second.terminate() }
         do {
             try await waitUntil("every event published after the restart", timeout: .seconds(60)) {
@@ -131,8 +84,8 @@ struct IntakeProcessTests {
         }
         let group = "intake-\(UUID().uuidString.prefix(6))"
         let outputs = try KitProcessTests.Outputs(cluster: cluster, topic: "cs.interactions", partitions: 4)
-        let a = try Intake(cluster: cluster, group: group)
-        let b = try Intake(cluster: cluster, group: group)
+        let a = try GroupMember("tandem-intake", cluster: cluster, group: group)
+        let b = try GroupMember("tandem-intake", cluster: cluster, group: group)
         defer {
             a.terminate()
             b.terminate()

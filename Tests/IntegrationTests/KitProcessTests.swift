@@ -3,10 +3,6 @@ import Kafka
 import Logging
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The service kit under real process faults: `tandem probe` (a word counter on the kit) runs as
 /// a separate process against an embedded cluster owned by the test, which injects the faults.
 @Suite("service kit under process faults", .serialized, .timeLimit(.minutes(3)))
@@ -21,48 +17,14 @@ struct KitProcessTests {
         var all: [String] { [input, output, changelog, "cs.deadletter"] }
     }
 
-    /// A probe process; `kill9()` ends it without any chance to commit or leave the group.
-    final class Probe: @unchecked Sendable {
-        let process = Process()
-        let port = Int.random(in: 20_000..<40_000)
-
-        init(cluster: EmbeddedKafkaCluster, topics: Topics, group: String) throws {
-            process.executableURL = try tandemBinary()
-            process.arguments = [
-                "probe", "--input", topics.input, "--output", topics.output, "--changelog", topics.changelog,
-            ]
-            var environment = ProcessInfo.processInfo.environment.filter {
-                !$0.key.hasPrefix("KAFKA_") && !$0.key.hasPrefix("TANDEM_")
-            }
-            environment.merge([
-                "KAFKA_BROKERS": cluster.bootstrapServers, "TANDEM_HTTP_PORT": String(port), "TANDEM_GROUP_ID": group,
-                "KAFKA_FETCH_WAIT_MAX_MS": "10", "KAFKA_SESSION_TIMEOUT_MS": "6000",
-                "KAFKA_HEARTBEAT_INTERVAL_MS": "300",
-                "TANDEM_LOG_LEVEL": "warning",
-            ]) { _, new in new }
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-        }
-
-        func waitReady() async throws {
-            try await waitUntil("the probe to be ready", timeout: .seconds(40)) {
-                await httpGet("http://127.0.0.1:\(port)/health/ready")?.status == 200
-            }
-        }
-
-        func kill9() {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        func terminate() {
-            if process.isRunning {
-                process.terminate()
-                process.waitUntilExit()
-            }
-        }
+    /// A `tandem probe` process in `group`.
+    func probe(_ cluster: EmbeddedKafkaCluster, _ topics: Topics, group: String) throws -> GroupMember {
+        try GroupMember(
+            "tandem",
+            arguments: ["probe", "--input", topics.input, "--output", topics.output, "--changelog", topics.changelog],
+            cluster: cluster,
+            group: group
+        )
     }
 
     /// Everything written to the output topic, collected in the background.
@@ -152,7 +114,7 @@ struct KitProcessTests {
         let cluster = try makeCluster(brokers: 1, topics: topics, partitions: 4)
         let group = "probe-\(topics.id)"
         let outputs = try Outputs(cluster: cluster, topic: topics.output, partitions: 4)
-        let first = try Probe(cluster: cluster, topics: topics, group: group)
+        let first = try probe(cluster, topics, group: group)
         defer { first.terminate() }
         try await first.waitReady()
         try await send(cluster, topics.input, Self.keys.flatMap { [($0, "a"), ($0, "b"), ($0, "c")] })
@@ -160,7 +122,7 @@ struct KitProcessTests {
         try await waitUntilCommitted(cluster, group: group, topic: topics.input, partitions: 4)
 
         first.kill9()
-        let second = try Probe(cluster: cluster, topics: topics, group: group)
+        let second = try probe(cluster, topics, group: group)
         defer { second.terminate() }
         try await second.waitReady()
         try await send(cluster, topics.input, Self.keys.map { ($0, "d") })
@@ -185,7 +147,7 @@ struct KitProcessTests {
         }
         try cluster.setCoordinator(key: group, brokerID: 1)
         let outputs = try Outputs(cluster: cluster, topic: topics.output, partitions: 1)
-        let first = try Probe(cluster: cluster, topics: topics, group: group)
+        let first = try probe(cluster, topics, group: group)
         defer { first.terminate() }
         try await first.waitReady()
         try await send(cluster, topics.input, [("alice", "one")])
@@ -209,7 +171,7 @@ struct KitProcessTests {
         )
 
         try cluster.setBrokerUp(2)
-        let second = try Probe(cluster: cluster, topics: topics, group: group)
+        let second = try probe(cluster, topics, group: group)
         defer { second.terminate() }
         try await waitUntil("bob=1 after the restart", timeout: .seconds(40)) { outputs.all.contains("bob=1") }
         #expect(outputs.all.filter { $0 == "alice=1" }.count == 1)
@@ -223,8 +185,8 @@ struct KitProcessTests {
         let cluster = try makeCluster(brokers: 1, topics: topics, partitions: 4)
         let group = "probe-\(topics.id)"
         let outputs = try Outputs(cluster: cluster, topic: topics.output, partitions: 4)
-        let a = try Probe(cluster: cluster, topics: topics, group: group)
-        let b = try Probe(cluster: cluster, topics: topics, group: group)
+        let a = try probe(cluster, topics, group: group)
+        let b = try probe(cluster, topics, group: group)
         defer {
             a.terminate()
             b.terminate()
@@ -254,7 +216,7 @@ struct KitProcessTests {
         let cluster = try makeCluster(brokers: 1, topics: topics, partitions: 4)
         let group = "probe-\(topics.id)"
         let outputs = try Outputs(cluster: cluster, topic: topics.output, partitions: 4)
-        let probe = try Probe(cluster: cluster, topics: topics, group: group)
+        let probe = try probe(cluster, topics, group: group)
         defer { probe.terminate() }
         try await probe.waitReady()
         try await send(cluster, topics.input, Self.keys.map { ($0, "a") })

@@ -1,0 +1,59 @@
+import Foundation
+import Kafka
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A service binary running as a member of a consumer group on a cluster the test owns, with
+/// short session timeouts so a killed member is noticed quickly. Its standard error goes to a
+/// temporary file named after its port, for diagnosis.
+final class GroupMember: @unchecked Sendable {
+    let process = Process()
+    let port = Int.random(in: 20_000..<40_000)
+    let name: String
+
+    /// - Parameters:
+    ///   - executable: the binary's name next to `tandem` (`tandem`, `tandem-intake`, …).
+    ///   - arguments: its arguments.
+    init(_ executable: String, arguments: [String] = [], cluster: EmbeddedKafkaCluster, group: String) throws {
+        name = executable
+        process.executableURL = try tandemBinary().deletingLastPathComponent().appendingPathComponent(executable)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("KAFKA_") && !$0.key.hasPrefix("TANDEM_")
+        }
+        environment.merge([
+            "KAFKA_BROKERS": cluster.bootstrapServers, "TANDEM_HTTP_PORT": String(port), "TANDEM_GROUP_ID": group,
+            "KAFKA_FETCH_WAIT_MAX_MS": "10", "KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "KAFKA_HEARTBEAT_INTERVAL_MS": "300", "TANDEM_LOG_LEVEL": "warning",
+        ]) { _, new in new }
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(port).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.standardError = try FileHandle(forWritingTo: log)
+        try process.run()
+    }
+
+    /// Waits for `/health/ready`: partitions assigned and state restored.
+    func waitReady() async throws {
+        try await waitUntil("\(name) to be ready", timeout: .seconds(40)) {
+            await httpGet("http://127.0.0.1:\(port)/health/ready")?.status == 200
+        }
+    }
+
+    /// Ends the process with SIGKILL: no chance to commit or leave the group.
+    func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then waits for the exit.
+    func terminate() {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
