@@ -81,6 +81,15 @@ public enum Topics {
         retentionDays: 30,
         isInternal: false
     )
+    /// Triggers the contact policy stopped (SPEC §4), for the KPI service's "suppressed by reason".
+    public static let leadSuppressions = TopicSpec(
+        name: "cs.lead-suppressions",
+        key: "customerId",
+        customerKeyed: true,
+        compacted: false,
+        retentionDays: 30,
+        isInternal: false
+    )
     public static let kpi = TopicSpec(
         name: "cs.kpi",
         key: "window/start/dimension/value",
@@ -114,10 +123,10 @@ public enum Topics {
         isInternal: false
     )
 
-    /// The topics of SPEC §1, in its order.
+    /// The topics of SPEC §1, in its order (plus `cs.lead-suppressions`, which the spec implies).
     public static let spec: [TopicSpec] = [
-        interactionsRaw, accounts, catalog, interactions, segments, leads, leadOutcomes, kpi, opinionReport, alerts,
-        deadLetter,
+        interactionsRaw, accounts, catalog, interactions, segments, leads, leadOutcomes, leadSuppressions, kpi,
+        opinionReport, alerts, deadLetter,
     ]
 
     /// The services' internal state changelogs `cs.<service>.<store>`: compacted, partitioned like
