@@ -95,13 +95,20 @@ let package = Package(
         // The four services: each a library with its logic and a small executable.
         .target(
             name: "Intake",
-            dependencies: ["Models", "ServiceKit", "Kafka", .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: [
+                "Models",
+                "ServiceKit",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/Intake/Intake",
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "IntakeMain",
-            dependencies: ["Intake", "ServiceKit"],
+            dependencies: ["Intake", "ServiceKit", "Kafka"],
             path: "Services/Intake/Main",
             swiftSettings: strictSwift
         ),

@@ -381,6 +381,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         let started = ContinuousClock.now
         var output = ProcessorOutput()
         processor.tick(wallNow: Int64(Date().timeIntervalSince1970 * 1000), into: &output)
+        // Lag also while idle (then it shows 0, or what the loop is not getting to).
+        metrics.updateLag(consumer)
         return try await ship(
             output,
             after: previous,

@@ -43,11 +43,20 @@ public enum TandemService {
     ///   - name: the service's name (`intake`, …): its group id, metrics label and log label.
     ///   - defaultPort: the HTTP port when `TANDEM_HTTP_PORT` is not set.
     ///   - makeProcessor: builds the business logic from the configuration and the rules.
+    ///   - makeEndpoints: the service's own HTTP endpoints (intake's webhook), from the
+    ///     configuration and the environment; a ``ConfigurationError`` stops the service with exit 2.
     public static func main<Processor: RecordProcessor>(
         name: String,
         defaultPort: Int,
         environment: [String: String] = ProcessInfo.processInfo.environment,
-        makeProcessor: @Sendable (ServiceConfiguration, Rules) throws -> Processor
+        makeProcessor: @Sendable (ServiceConfiguration, Rules) throws -> Processor,
+        makeEndpoints: @Sendable (ServiceConfiguration, Rules, [String: String], Logger) throws -> [any HTTPEndpoint] =
+            {
+                _,
+                _,
+                _,
+                _ in []
+            }
     ) async -> Int32 {
         let level: Logger.Level
         if let text = environment["TANDEM_LOG_LEVEL"] {
@@ -68,9 +77,14 @@ public enum TandemService {
         }
         let logger = Logger(label: "tandem.\(name)")
 
+        // Before anything is built: processors and endpoints create their metrics in their initialisers.
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
         let configuration: ServiceConfiguration
         let rules: Rules
         let processor: Processor
+        let endpoints: [any HTTPEndpoint]
         do {
             configuration = try ServiceConfiguration.fromEnvironment(
                 environment,
@@ -79,18 +93,18 @@ public enum TandemService {
             )
             rules = try Rules.load(path: configuration.rulesPath)
             processor = try makeProcessor(configuration, rules)
+            endpoints = try makeEndpoints(configuration, rules, environment, logger)
         } catch let error as ConfigurationError {
             return fail(error.key, error.problem)
         } catch {
             return fail("configuration", "\(error)")
         }
 
-        let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         do {
             let parts = try makeParts(
                 configuration: configuration,
                 processor: processor,
+                endpoints: endpoints,
                 registry: registry,
                 logger: logger
             )
@@ -107,11 +121,13 @@ public enum TandemService {
         }
     }
 
-    /// Builds the service group: the HTTP endpoint first, then the pipeline (shutdown runs in
-    /// reverse: the pipeline stops first while health and metrics still answer).
+    /// Builds the service group: the endpoints' own services, the HTTP server, then the pipeline
+    /// (shutdown runs in reverse: the pipeline stops first while health and metrics still answer,
+    /// and endpoints release what in-flight requests need only after the server has stopped).
     public static func makeParts<Processor: RecordProcessor>(
         configuration: ServiceConfiguration,
         processor: Processor,
+        endpoints: [any HTTPEndpoint] = [],
         registry: PrometheusCollectorRegistry,
         logger: Logger
     ) throws -> Parts<Processor> {
@@ -131,10 +147,11 @@ public enum TandemService {
                 },
                 "/metrics": { (200, "text/plain; version=0.0.4", registry.emitToBuffer()) },
             ],
+            endpoints: endpoints,
             logger: logger
         )
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [
+            services: endpoints.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) } + [
                 .init(service: http),
                 .init(service: PipelineService(loop: loop)),
             ],

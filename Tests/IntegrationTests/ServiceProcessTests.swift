@@ -66,6 +66,29 @@ func httpGet(_ url: String) async -> (status: Int, body: String)? {
     return (http.statusCode, String(decoding: data, as: UTF8.self))
 }
 
+/// Any HTTP request; nil when nothing answered.
+func httpRequest(
+    _ method: String,
+    _ url: String,
+    headers: [String: String] = [:],
+    body: [UInt8]? = nil
+) async -> (status: Int, headers: [String: String], body: String)? {
+    guard let url = URL(string: url) else { return nil }
+    var request = URLRequest(url: url)
+    request.httpMethod = method
+    request.timeoutInterval = 20
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    if let body { request.httpBody = Data(body) }
+    guard let (data, response) = try? await URLSession.shared.data(for: request),
+        let http = response as? HTTPURLResponse
+    else { return nil }
+    var fields: [String: String] = [:]
+    for (name, value) in http.allHeaderFields {
+        if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
+    }
+    return (http.statusCode, fields, String(decoding: data, as: UTF8.self))
+}
+
 @Suite("service executables", .serialized, .timeLimit(.minutes(3)))
 struct ServiceProcessTests {
     static let services = [
@@ -105,11 +128,14 @@ struct ServiceProcessTests {
         #expect(log.contains("stopped"))
     }
 
-    @Test func aBadEnvironmentVariableStopsTheServiceNamingIt() async throws {
-        let service = try ServiceProcess("tandem-intake", environment: ["TANDEM_HTTP_PORT": "eighty"])
+    @Test(arguments: [
+        ("TANDEM_HTTP_PORT", "eighty"), ("TANDEM_WEBHOOK_MAX_BYTES", "lots"), ("TANDEM_WEBHOOK_TOKEN", ""),
+    ])
+    func aBadEnvironmentVariableStopsTheServiceNamingIt(variable: String, value: String) async throws {
+        let service = try ServiceProcess("tandem-intake", environment: [variable: value])
         let (status, log) = try await service.waitForExit(timeout: .seconds(10))
         #expect(status == 2)
-        #expect(log.contains("TANDEM_HTTP_PORT"))
+        #expect(log.contains("configuration error: \(variable)"))
     }
 
     @Test func aBadRulesFileStopsTheServiceNamingTheKey() async throws {

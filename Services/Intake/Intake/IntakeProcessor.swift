@@ -39,8 +39,13 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     public var stores: [any StateStore] { [dedup] }
     let rules: Rules
 
+    /// Steps 1–4: size, decode, validate and normalise, mask.
+    var validator = IntakeValidator()
     /// The largest record value accepted, in bytes (default 64 KiB); larger ones are `oversized`.
-    public var maxRecordBytes = 64 * 1024
+    public var maxRecordBytes: Int {
+        get { validator.maxRecordBytes }
+        set { validator.maxRecordBytes = newValue }
+    }
     /// How long an event id is remembered, in event-time milliseconds (24 h).
     public var dedupWindowMilliseconds: Int64 = 24 * 3600 * 1000
     /// Expired dedup entries are also removed every this many records (besides every tick).
@@ -59,7 +64,6 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
 
     /// Event time per partition, with one expiry timer per remembered event id.
     var clock: EventTimeClock<String>
-    private let decoder = FastJSONDecoder()
     private var encoded: [UInt8] = []
     private var sinceExpiry = 0
     /// The event time each partition's expiry last ran at: it runs at most once per
@@ -82,33 +86,8 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     }
 
     public func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {
-        guard let value = record.value else {
-            throw ProcessingFailure(reason: "invalid_json", message: "the record has no value")
-        }
-        guard value.count <= maxRecordBytes else {
-            throw ProcessingFailure(
-                reason: "oversized",
-                message: "the record is \(value.count) bytes, more than the \(maxRecordBytes) accepted"
-            )
-        }
-        let raw: RawInteraction
-        do {
-            raw = try decoder.decodeRawInteraction(value)
-        } catch {
-            throw Self.decodingFailure(error, value: value)
-        }
         let wallNow = wallClock()
-        var interaction: Interaction
-        do {
-            interaction = try Interaction(
-                normalizing: raw,
-                receivedAt: Timestamp.date(millisecondsSince1970: wallNow)
-            )
-        } catch {
-            throw Self.validationFailure(error)
-        }
-        if let text = interaction.text { interaction.text = PIIMasker.mask(text) }
-        if let attributes = interaction.attributes { interaction.attributes = attributes.mapValues(PIIMasker.mask) }
+        let interaction = try validator.interaction(from: record.value, receivedAt: wallNow)
 
         // Deduplication (validation guarantees the event id and the timestamp).
         let eventId = interaction.eventId
@@ -147,7 +126,7 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     /// changelog yet: remember it as applied, so that its input, processed again after the
     /// restart, is recognised as a replay and not published a second time.
     public func restoreOutputTail(_ record: InputRecord) {
-        guard let value = record.value, let raw = try? decoder.decodeRawInteraction(value),
+        guard let value = record.value, let raw = try? validator.decoder.decodeRawInteraction(value),
             let eventId = raw.eventId, let occurred = raw.occurredAt,
             dedup.get(eventId, partition: record.partition) == nil
         else { return }
@@ -195,44 +174,5 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     private func expireIfDue() {
         sinceExpiry += 1
         if sinceExpiry >= expiryEvery { expire() }
-    }
-
-    // MARK: Failures
-
-    /// Maps a decoding error to `invalid_json`, `not_an_object` or `invalid_field`.
-    static func decodingFailure(_ error: ModelError, value: UnsafeRawBufferPointer) -> ProcessingFailure {
-        guard case .decoding(let field, let message) = error else {
-            return ProcessingFailure(reason: "invalid_json", message: "the payload cannot be read")
-        }
-        // The reference decoder's messages may quote a value: keep them only when they do not.
-        let detail = message.contains("'") || message.contains("\"") ? "a value of the wrong type or format" : message
-        if !field.isEmpty {
-            return ProcessingFailure(reason: "invalid_field", message: "\(field): \(detail)")
-        }
-        if message.hasPrefix("payload is not valid") {
-            return ProcessingFailure(
-                reason: "invalid_json",
-                message: message.contains("UTF-8") ? "payload is not valid UTF-8" : "payload is not valid JSON"
-            )
-        }
-        if firstNonWhitespace(value) != UInt8(ascii: "{") {
-            return ProcessingFailure(reason: "not_an_object", message: "the payload is JSON but not an object")
-        }
-        return ProcessingFailure(reason: "invalid_field", message: detail)
-    }
-
-    /// Maps validation errors to `invalid` with `field: rule` for every broken rule.
-    static func validationFailure(_ error: ModelError) -> ProcessingFailure {
-        let errors = error.validationErrors
-        guard !errors.isEmpty else { return ProcessingFailure(reason: "invalid", message: error.reason) }
-        return ProcessingFailure(
-            reason: "invalid",
-            message: errors.map { "\($0.field): \($0.rule)" }.joined(separator: "; ")
-        )
-    }
-
-    static func firstNonWhitespace(_ bytes: UnsafeRawBufferPointer) -> UInt8? {
-        for byte in bytes where byte != 0x20 && byte != 0x0A && byte != 0x0D && byte != 0x09 { return byte }
-        return nil
     }
 }
