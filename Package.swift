@@ -156,6 +156,7 @@ let package = Package(
                 "Models",
                 "ServiceKit",
                 "CKafkaCeiling",
+                "Intake",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

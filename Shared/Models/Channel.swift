@@ -47,6 +47,11 @@ public enum Channel: String, Codable, Sendable, Hashable, CaseIterable {
     /// `"WeChat"`, `"weixin"`, `"微信"` → ``wechat``; `"12315"` → ``hotline12315``;
     /// `"online"`, `"webchat"`, `"在线"` → ``chat``. Returns `nil` for anything else.
     public init?(alias: String) {
+        // Most adapters send a canonical name or an exact alias: no trimming or case folding then.
+        if let channel = Channel(rawValue: alias) ?? Channel.aliases[alias] {
+            self = channel
+            return
+        }
         let key = alias.trimmingWhitespace().lowercased()
         let underscored = key.replacingSeparators()
         guard

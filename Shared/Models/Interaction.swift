@@ -148,7 +148,7 @@ public struct Interaction: Codable, Sendable, Hashable, Validatable {
             kind: kind,
             customerId: raw.customerId,
             department: raw.department.flatMap(Department.init(rawValue:)),
-            topic: raw.topic?.trimmingCharacters(in: .whitespacesAndNewlines).lowercased(),
+            topic: raw.topic.map(Self.normalizedToken),
             queue: raw.queue,
             teamId: raw.teamId,
             agentId: raw.agentId,
@@ -162,7 +162,7 @@ public struct Interaction: Codable, Sendable, Hashable, Validatable {
             effort: raw.effort,
             nps: raw.nps,
             sentiment: raw.sentiment,
-            signals: raw.signals?.map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() },
+            signals: raw.signals?.map(Self.normalizedToken),
             brand: raw.brand,
             campaignId: raw.campaignId,
             reach: raw.reach,
@@ -227,5 +227,40 @@ public struct Interaction: Codable, Sendable, Hashable, Validatable {
             )
         }
         return errors
+    }
+}
+
+extension Interaction {
+    /// A topic or signal as intake publishes it: surrounding whitespace and newlines trimmed, lower-cased.
+    /// Already-clean ASCII (the usual case) is returned as is, without Foundation.
+    static func normalizedToken(_ text: String) -> String {
+        var text = text
+        let ascii: String?? = text.withUTF8 { bytes in
+            var start = 0
+            var end = bytes.count
+            while start < end, isASCIISpace(bytes[start]) { start += 1 }
+            while end > start, isASCIISpace(bytes[end - 1]) { end -= 1 }
+            var changed = start > 0 || end < bytes.count
+            for byte in bytes[start..<end] {
+                if byte >= 0x80 { return .none }  // not ASCII: Foundation decides
+                if byte >= 0x41 && byte <= 0x5A { changed = true }
+            }
+            guard changed else { return .some(nil) }  // already clean
+            return String(unsafeUninitializedCapacity: end - start) { buffer in
+                for (index, byte) in bytes[start..<end].enumerated() {
+                    buffer[index] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+                }
+                return end - start
+            }
+        }
+        switch ascii {
+        case .some(.some(let normalized)): return normalized
+        case .some(.none): return text
+        case .none: return text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        }
+    }
+
+    private static func isASCIISpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
     }
 }

@@ -29,17 +29,34 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
     private var tables: [Int32: [String: Entry]] = [:]
     /// Keys changed since the last flush, per partition (nil value: deleted).
     private var dirty: [Int32: [String: Entry?]] = [:]
-    private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
+    /// Writes a value's JSON: its own ``ChangelogValue`` encoding when it has one, else JSONEncoder.
+    private let writeValue: (Value, inout [UInt8]) throws -> Void
+    private var scratch: [UInt8] = []
 
     public init(name: String, changelogTopic: String) {
         self.name = name
         self.changelogTopic = changelogTopic
+        if Value.self is any ChangelogValue.Type {
+            writeValue = { value, bytes in
+                (value as! any ChangelogValue).appendChangelogJSON(to: &bytes)
+            }
+        } else {
+            let encoder = JSONEncoder()
+            writeValue = { value, bytes in bytes.append(contentsOf: try encoder.encode(value)) }
+        }
     }
 
     /// The value of `key` in `partition`.
     public func get(_ key: String, partition: Int32) -> Value? {
         tables[partition]?[key]?.value
+    }
+
+    /// The value of `key` in `partition` and the input offset that last changed it, in one lookup
+    /// (``get(_:partition:)`` and ``isApplied(_:partition:offset:)`` together).
+    public func lookup(_ key: String, partition: Int32) -> (value: Value, offset: Int64)? {
+        guard let entry = tables[partition]?[key] else { return nil }
+        return (entry.value, entry.offset)
     }
 
     /// True when the change made by the input record at `offset` is already in the state
@@ -77,17 +94,45 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
 
     public var hasChanges: Bool { dirty.values.contains { !$0.isEmpty } }
 
+    /// One record per changed key: `{"o":<input offset>,"v":<value JSON>}`, or a tombstone.
     public func appendChanges(to batch: inout ProducerBatch) throws {
         for (partition, changes) in dirty {
             for (key, entry) in changes {
-                let value: [UInt8]? = try entry.map { Array(try encoder.encode(Envelope(o: $0.offset, v: $0.value))) }
-                batch.append(topic: changelogTopic, partition: partition, key: Array(key.utf8), value: value)
+                var key = key
+                if let entry {
+                    scratch.removeAll(keepingCapacity: true)
+                    scratch.append(contentsOf: #"{"o":"#.utf8)
+                    scratch.append(contentsOf: String(entry.offset).utf8)
+                    scratch.append(contentsOf: #","v":"#.utf8)
+                    try writeValue(entry.value, &scratch)
+                    scratch.append(UInt8(ascii: "}"))
+                    key.withUTF8 { key in
+                        scratch.withUnsafeBytes { value in
+                            batch.append(
+                                topic: changelogTopic,
+                                partition: partition,
+                                key: UnsafeRawBufferPointer(key),
+                                value: value
+                            )
+                        }
+                    }
+                } else {
+                    key.withUTF8 { key in
+                        batch.append(
+                            topic: changelogTopic,
+                            partition: partition,
+                            key: UnsafeRawBufferPointer(key),
+                            value: nil
+                        )
+                    }
+                }
             }
         }
     }
 
     public func changesFlushed() {
-        dirty.removeAll(keepingCapacity: true)
+        // Keep each partition's table of changes and its capacity: the next batch refills it.
+        for partition in dirty.keys { dirty[partition]?.removeAll(keepingCapacity: true) }
     }
 
     public func apply(changelogRecord record: ConsumerRecordView) throws {
@@ -112,9 +157,29 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
     }
 
     /// The changelog value: the state and the input offset that produced it.
-    private struct Envelope: Codable {
+    private struct Envelope: Decodable {
         var o: Int64
         var v: Value
+    }
+}
+
+/// A state value that writes its own JSON for the changelog, faster than `JSONEncoder` on a hot
+/// path. What it writes must decode with `JSONDecoder` as the same value (restores use it).
+public protocol ChangelogValue {
+    func appendChangelogJSON(to bytes: inout [UInt8])
+}
+
+extension Int64: ChangelogValue {
+    public func appendChangelogJSON(to bytes: inout [UInt8]) { bytes.append(contentsOf: String(self).utf8) }
+}
+
+extension Int: ChangelogValue {
+    public func appendChangelogJSON(to bytes: inout [UInt8]) { bytes.append(contentsOf: String(self).utf8) }
+}
+
+extension Bool: ChangelogValue {
+    public func appendChangelogJSON(to bytes: inout [UInt8]) {
+        bytes.append(contentsOf: (self ? "true" : "false").utf8)
     }
 }
 

@@ -118,7 +118,8 @@ extension RecordProcessor {
 /// retried until it succeeds: a broker outage pauses the loop, it never drops anything.
 public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     private let configuration: ServiceConfiguration
-    private let processor: Processor
+    /// The business logic it runs (its counters are read by benchmarks and tests).
+    public let processor: Processor
     private let deadLetterTopic: String
     private let logger: Logger
     private let consumer: KafkaConsumer
@@ -140,7 +141,12 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
 
     /// A processed batch on its way: its acknowledgements, then its offsets to commit.
     struct InFlightBatch {
+        /// Completes once the outputs, then the state changes, are acknowledged, and the previous
+        /// batch has completed: its offsets may be committed then.
         let acknowledged: Task<Void, any Error>
+        /// Completes once the state changes are handed to the producer (after the outputs'
+        /// acknowledgement and the previous batch's changes): the next batch's changes follow them.
+        let changesEnqueued: Task<Delivery, any Error>
         let offsets: [TopicPartitionOffset]
         let records: Int
         let outputs: Int
@@ -175,7 +181,11 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             idleEventInterval: Self.tickInterval,
             logger: logger
         )
-        producer = try KafkaProducer(configuration: configuration.producerConfiguration, logger: logger)
+        var producerConfiguration = configuration.producerConfiguration
+        // No delivery timeout: a record is retried (idempotently, in order) until the broker takes
+        // it, however long an outage lasts; state changes rely on that order. Configurable.
+        producerConfiguration["message.timeout.ms"] = producerConfiguration["message.timeout.ms"] ?? "0"
+        producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         metrics = LoopMetrics(service: configuration.service)
     }
 
@@ -268,7 +278,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 }
                 owned.subtract(leaving)
             case .records(let batch):
-                let previous = inFlight.last?.acknowledged
+                let previous = inFlight.last
                 inFlight.append(try await handle(batch, after: previous, topicNames: &topicNames))
                 while inFlight.count > Self.maxInFlight { try await completeOldest() }
             case .error(let error):
@@ -279,7 +289,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             // At most once a second, busy or idle: idle partitions' event time follows the wall clock.
             if ContinuousClock.now - lastTick >= Self.tickInterval {
                 lastTick = .now
-                inFlight.append(try await tick(after: inFlight.last?.acknowledged))
+                inFlight.append(try await tick(after: inFlight.last))
             }
         }
         while !inFlight.isEmpty { try await completeOldest() }
@@ -295,7 +305,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     /// those of the previous batch, so the changelog keeps the order of the changes).
     private func handle(
         _ batch: ConsumerBatch,
-        after previous: Task<Void, any Error>?,
+        after previous: InFlightBatch?,
         topicNames: inout [Int: String]
     ) async throws -> InFlightBatch {
         let started = ContinuousClock.now
@@ -377,7 +387,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
 
     /// Lets the processor move wall-clock driven work on (idle partitions' event time, timers)
     /// and ships what it produced like a batch without input offsets.
-    private func tick(after previous: Task<Void, any Error>?) async throws -> InFlightBatch {
+    private func tick(after previous: InFlightBatch?) async throws -> InFlightBatch {
         let started = ContinuousClock.now
         var output = ProcessorOutput()
         processor.tick(wallNow: Int64(Date().timeIntervalSince1970 * 1000), into: &output)
@@ -396,12 +406,12 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
 
     /// Hands a batch's outputs to the producer now (in order with the previous batches') and
     /// takes the stores' changes; the returned batch's `acknowledged` completes once the outputs
-    /// are acknowledged and then the changes are written and acknowledged, after those of the
-    /// previous batch, so the changelog keeps the order of the changes. The caller commits the
-    /// input offsets after that.
+    /// are acknowledged, then the changes written (after those of the previous batch, so the
+    /// changelog keeps the order of the changes) and acknowledged, and the previous batch
+    /// completed. The caller commits the input offsets after that.
     private func ship(
         _ output: ProcessorOutput,
-        after previous: Task<Void, any Error>?,
+        after previous: InFlightBatch?,
         offsets: [TopicPartitionOffset],
         records: Int,
         deadLetters: [String: Int],
@@ -415,13 +425,25 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             try store.appendChanges(to: &changes)
         }
         for store in processor.stores { store.changesFlushed() }
-        let acknowledged = Task {
+        let stateChanges = changes
+        // Changes are written only after the outputs they belong to are acknowledged (a change
+        // on the changelog marks its input as applied), in batch order, but without waiting for
+        // the previous batch's changes to be acknowledged: the producer (idempotent, no delivery
+        // timeout) keeps their order per partition, so the changelog is a pipeline, not a chain.
+        let previousEnqueued = previous?.changesEnqueued
+        let previousAcknowledged = previous?.acknowledged
+        let changesEnqueued = Task {
             try await self.deliverAll(delivery, batch: outputBatch, what: "outputs")
-            try await previous?.value
-            try await self.sendUntilDelivered(changes, what: "state changes")
+            _ = try await previousEnqueued?.value
+            return await self.producer.enqueue(stateChanges)
+        }
+        let acknowledged = Task {
+            try await self.deliverAll(try await changesEnqueued.value, batch: stateChanges, what: "state changes")
+            try await previousAcknowledged?.value
         }
         return InFlightBatch(
             acknowledged: acknowledged,
+            changesEnqueued: changesEnqueued,
             offsets: offsets,
             records: records,
             outputs: outputBatch.count - deadLetters.values.reduce(0, +),

@@ -65,6 +65,22 @@ struct InteractionTests {
         #expect(interaction.text == "你好")
     }
 
+    /// The fast ASCII path gives exactly what Foundation's trimming and lower-casing give.
+    @Test(arguments: [
+        "roaming", "Roaming", "  Network Quality\t", "\nplan change\r\n", "ALL CAPS", "", "   ", "a", "Z",
+        "interest:Plan", "  已解决 ", "Café", " ÉCOLE ", "x\u{0B}", "\u{0C}y", "tab\tinside", "_-~[]{}@^`",
+        "\u{00A0}nbsp\u{00A0}", "mixed 中文 Topic",
+    ])
+    func topicsAndSignalsAreTrimmedAndLowerCasedLikeFoundationDoes(text: String) throws {
+        var raw = validRaw()
+        raw.topic = text
+        raw.signals = [text]
+        let interaction = try Interaction(normalizing: raw, receivedAt: utc(2026, 11, 25, 8, 30))
+        let expected = text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        #expect(interaction.topic == expected)
+        #expect(interaction.signals == [expected])
+    }
+
     @Test func normalisingAnInvalidRawInteractionThrowsItsErrors() {
         var raw = validRaw()
         raw.channel = "pager"

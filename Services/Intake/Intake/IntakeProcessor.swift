@@ -24,9 +24,10 @@ public import ServiceKit
 ///    partitioned by murmur2.
 ///
 /// Dedup entries expire once their partition's event time (``EventTimeClock``, which follows the
-/// wall clock on idle partitions) is 24 h past their `occurredAt`: one timer per key, fired in
-/// ``tick(wallNow:into:)`` and every ``expiryEvery`` records, and deleted from the store, so the
-/// window's memory is bounded by 24 h of distinct events.
+/// wall clock on idle partitions) is 24 h past their `occurredAt`: ids are filed under the minute
+/// their window ends, whole minutes are swept in ``tick(wallNow:into:)`` and every
+/// ``expiryEvery`` records, and their entries deleted from the store, so the window's memory is
+/// bounded by 24 h (+ up to 2 minutes) of distinct events.
 ///
 /// - Important: used only from its ``ProcessingLoop``'s task, one call at a time (hence
 ///   `@unchecked Sendable`): it keeps a decoder, an encode buffer and counters without locks.
@@ -62,15 +63,17 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     private let duplicatesMetric = Counter(label: "tandem_duplicates_total", dimensions: [("service", "intake")])
     private let replayedMetric = Counter(label: "tandem_replayed_total", dimensions: [("service", "intake")])
 
-    /// Event time per partition, with one expiry timer per remembered event id.
+    /// Event time per partition (idle partitions follow the wall clock).
     var clock: EventTimeClock<String>
+    /// Remembered event ids by the minute (ms / 60,000) their window ends, per partition.
+    private var expiries: [Int32: [Int64: [String]]] = [:]
     private var encoded: [UInt8] = []
     private var sinceExpiry = 0
     /// The event time each partition's expiry last ran at: it runs at most once per
     /// ``expiryGranularityMilliseconds`` of event time, so a busy partition does not look at its
-    /// timers after every record.
+    /// expiry buckets after every record.
     private var lastExpiry: [Int32: Int64] = [:]
-    /// Entries may outlive their window by up to this much event time (1 minute).
+    /// How often (in event time) a partition's expiry buckets are swept (1 minute).
     public var expiryGranularityMilliseconds: Int64 = 60_000
 
     public init(configuration: ServiceConfiguration, rules: Rules) {
@@ -95,15 +98,17 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
         let partition = record.partition
         clock.observe(partition: partition, eventTime: occurredAt, wallNow: wallNow)
         defer { expireIfDue() }
-        if dedup.isApplied(eventId, partition: partition, offset: record.offset) {
-            replayed += 1
-            replayedMetric.increment()
-            return
-        }
-        if let first = dedup.get(eventId, partition: partition), abs(occurredAt - first) < dedupWindowMilliseconds {
-            duplicates += 1
-            duplicatesMetric.increment()
-            return
+        if let (first, appliedAt) = dedup.lookup(eventId, partition: partition) {
+            if appliedAt >= record.offset {
+                replayed += 1
+                replayedMetric.increment()
+                return
+            }
+            if abs(occurredAt - first) < dedupWindowMilliseconds {
+                duplicates += 1
+                duplicatesMetric.increment()
+                return
+            }
         }
 
         encoded.removeAll(keepingCapacity: true)
@@ -113,7 +118,7 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
             throw ProcessingFailure(reason: "unencodable", message: error.description)
         }
         dedup.put(eventId, occurredAt, partition: partition, offset: record.offset)
-        clock.schedule(eventId, at: occurredAt + dedupWindowMilliseconds, partition: partition)
+        scheduleExpiry(eventId, occurredAt: occurredAt, partition: partition)
         output.send(topic: outputTopic, key: Array((interaction.customerId ?? eventId).utf8), value: encoded)
         published += 1
     }
@@ -140,10 +145,10 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     }
 
     public func partitionsAssigned(_ partitions: [Int32]) {
-        // The restored window's entries get their expiry timers back.
+        // The restored window's entries are filed for expiry again.
         for partition in partitions {
             for (eventId, occurredAt) in dedup.entries(partition: partition) {
-                clock.schedule(eventId, at: occurredAt + dedupWindowMilliseconds, partition: partition)
+                scheduleExpiry(eventId, occurredAt: occurredAt, partition: partition)
             }
         }
     }
@@ -152,6 +157,7 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
         for partition in partitions {
             clock.drop(partition: partition)
             lastExpiry[partition] = nil
+            expiries[partition] = nil
         }
     }
 
@@ -162,13 +168,25 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
             guard let now = clock.eventTime(partition: partition) else { continue }
             if let last = lastExpiry[partition], now - last < expiryGranularityMilliseconds { continue }
             lastExpiry[partition] = now
-            for (eventId, _) in clock.dueTimers(partition: partition) {
-                // A key re-put later (a repeat after 24 h) was rescheduled; this checks anyway.
-                if let first = dedup.get(eventId, partition: partition), first + dedupWindowMilliseconds <= now {
-                    dedup.delete(eventId, partition: partition)
+            guard let buckets = expiries[partition] else { continue }
+            // Whole minutes that ended at or before the partition's event time.
+            for minute in buckets.keys where (minute + 1) * 60_000 <= now {
+                for eventId in buckets[minute] ?? [] {
+                    // A key re-put later (a repeat after 24 h) is also in a later bucket; this checks.
+                    if let first = dedup.get(eventId, partition: partition), first + dedupWindowMilliseconds <= now {
+                        dedup.delete(eventId, partition: partition)
+                    }
                 }
+                expiries[partition]?[minute] = nil
             }
         }
+    }
+
+    /// Files an event id under the minute its dedup window ends (cheaper than a timer per id:
+    /// an append, no heap and no second hash table).
+    private func scheduleExpiry(_ eventId: String, occurredAt: Int64, partition: Int32) {
+        let minute = (occurredAt + dedupWindowMilliseconds) / 60_000
+        expiries[partition, default: [:]][minute, default: []].append(eventId)
     }
 
     private func expireIfDue() {

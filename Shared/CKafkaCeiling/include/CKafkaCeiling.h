@@ -37,4 +37,8 @@ tandem_ceiling_result tandem_ceiling_passthrough(const char *bootstrap, const ch
                                                  tandem_ceiling_conf consumer_conf,
                                                  tandem_ceiling_conf producer_conf);
 
+/// Bytes of heap in use (glibc mallinfo2: allocated chunks + mmapped blocks), for the benchmarks'
+/// memory-per-entry figures.
+int64_t tandem_ceiling_heap_in_use(void);
+
 #endif
