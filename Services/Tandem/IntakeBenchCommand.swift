@@ -35,8 +35,8 @@ struct IntakeBenchCommand: AsyncParsableCommand {
     @Option(help: "The service consumer's fetch.wait.max.ms (librdkafka's default, 500, when not given).")
     var fetchWaitMilliseconds: Int?
 
-    @Option(help: "Processing loops in the service (TANDEM_WORKERS), each with its own consumer in the group.")
-    var workers: Int = 1
+    @Option(help: "Processing threads of the service (TANDEM_THREADS; intake's default: one per core).")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Option(help: "Event ids for the dedup memory measurement.")
     var dedupIds: Int = 1_000_000
@@ -65,9 +65,7 @@ struct IntakeBenchCommand: AsyncParsableCommand {
             let configuration = ServiceConfiguration(
                 service: "intake",
                 brokers: cluster.bootstrapServers,
-                kafkaProperties: (fetchWaitMilliseconds.map { ["fetch.wait.max.ms": String($0)] } ?? [:]).merging(
-                    ProcessInfo.processInfo.environment["BENCH_LINGER"].map { ["linger.ms": $0] } ?? [:]
-                ) { $1 },
+                kafkaProperties: fetchWaitMilliseconds.map { ["fetch.wait.max.ms": String($0)] } ?? [:],
                 topicPrefix: prefix,
                 groupID: "bench-intake-\(round)"
             )
@@ -81,39 +79,29 @@ struct IntakeBenchCommand: AsyncParsableCommand {
             try cluster.createTopic("\(prefix)passthrough", partitions: partitions)
             let raw = configuration.topic(Topics.interactionsRaw)
 
-            var loops: [ProcessingLoop<IntakeProcessor>] = []
-            for _ in 0..<workers {
-                loops.append(
-                    try ProcessingLoop(
-                        configuration: configuration,
-                        processor: IntakeProcessor(configuration: configuration, rules: .defaults),
-                        deadLetterTopic: configuration.topic(Topics.deadLetter),
-                        logger: logger
-                    )
-                )
-            }
-            let running = loops.map { loop in Task { try await loop.run() } }
-            // Every worker in the group with its share of the partitions before the records arrive.
-            progress("[\(round)/\(repeats)] starting \(workers) intake worker(s)…")
-            let readyBy = ContinuousClock.now + .seconds(60)
-            while !loops.allSatisfy(\.isReady), ContinuousClock.now < readyBy {
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            progress("[\(round)/\(repeats)] filling \(raw) while intake runs…")
+            let loop = try ProcessingLoop(
+                configuration: configuration,
+                processors: (0..<threads).map { _ in IntakeProcessor(configuration: configuration, rules: .defaults) },
+                deadLetterTopic: configuration.topic(Topics.deadLetter),
+                logger: logger
+            )
+            // The records are all there before the service starts: the figure is its own pace.
+            progress("[\(round)/\(repeats)] filling \(raw)…")
             expected = try await fill(cluster: cluster, topic: raw, round: round, logger: logger)
+            let running = Task { try await loop.run() }
+            let measuring = Task { try await Self.throughput(loop, records: records) }
             progress("[\(round)/\(repeats)] intake…")
-            let cpuBefore = processCPUSeconds()
-            let wallBefore = ContinuousClock.now
-            intake.append(try await throughput(loops, records: records))
-            cores.append((processCPUSeconds() - cpuBefore) / (ContinuousClock.now - wallBefore).seconds)
-            let published = loops.reduce(0) { $0 + $1.processor.published }
-            let duplicates = loops.reduce(0) { $0 + $1.processor.duplicates }
-            let deadLetters = loops.reduce(0) { $0 + $1.counts.deadLetters.values.reduce(0, +) }
+            let measured = try await measuring.value
+            intake.append(measured.recordsPerSecond)
+            cores.append(measured.cores)
+            let published = loop.processors.reduce(0) { $0 + $1.published }
+            let duplicates = loop.processors.reduce(0) { $0 + $1.duplicates }
+            let deadLetters = loop.counts.deadLetters.values.reduce(0, +)
             guard published == expected.published, duplicates == expected.duplicates,
                 deadLetters == expected.deadLetters
             else {
-                for loop in loops { loop.stop() }
-                for task in running { try? await task.value }
+                loop.stop()
+                try? await running.value
                 throw BenchFailure(
                     "intake accounted wrongly: published \(published)/\(expected.published), duplicates \(duplicates)/\(expected.duplicates), dead letters \(deadLetters)/\(expected.deadLetters)"
                 )
@@ -122,8 +110,8 @@ struct IntakeBenchCommand: AsyncParsableCommand {
                 progress("[\(round)/\(repeats)] latency at \(latencyRate) rec/s…")
                 latencies = try await latency(cluster: cluster, configuration: configuration, logger: logger)
             }
-            for loop in loops { loop.stop() }
-            for task in running { try await task.value }
+            loop.stop()
+            try await running.value
             progress("[\(round)/\(repeats)] bare passthrough of the same records…")
             bare.append(try await bench.swiftPassthrough(from: raw, to: "\(prefix)passthrough"))
             progress(
@@ -203,25 +191,31 @@ struct IntakeBenchCommand: AsyncParsableCommand {
         return expected
     }
 
-    /// Records per second from the loops' first completed batch to the moment every record's batch is acknowledged.
-    private func throughput(_ loops: [ProcessingLoop<IntakeProcessor>], records: Int) async throws -> Double {
-        func done() -> Int { loops.reduce(0) { $0 + $1.counts.recordsIn } }
+    /// Records per second from the loop's first completed batch to the moment every record's batch
+    /// is acknowledged, and the process's CPU use meanwhile (in cores).
+    private static func throughput(
+        _ loop: ProcessingLoop<IntakeProcessor>,
+        records: Int
+    ) async throws -> (recordsPerSecond: Double, cores: Double) {
         var start: ContinuousClock.Instant?
+        var cpuAtStart = 0.0
         var counted = 0
         let deadline = ContinuousClock.now + .seconds(300)
-        while done() < records, ContinuousClock.now < deadline {
-            if start == nil, done() > 0 {
+        while loop.counts.recordsIn < records, ContinuousClock.now < deadline {
+            if start == nil, loop.counts.recordsIn > 0 {
                 start = .now
-                counted = done()
+                cpuAtStart = processCPUSeconds()
+                counted = loop.counts.recordsIn
             }
-            try await Task.sleep(for: .milliseconds(1))
+            try await Task.sleep(for: .microseconds(500))
         }
         let end = ContinuousClock.now
-        guard done() >= records else {
-            throw BenchFailure("intake: \(done()) of \(records) records processed")
+        guard loop.counts.recordsIn >= records, let start, end > start else {
+            throw BenchFailure("intake: \(loop.counts.recordsIn) of \(records) records processed")
         }
         // The first batch finished before `start` was seen: count the records after it.
-        return Double(records - counted) / (end - (start ?? end)).seconds
+        let seconds = (end - start).seconds
+        return (Double(records - counted) / seconds, (processCPUSeconds() - cpuAtStart) / seconds)
     }
 
     /// Sends records at a steady rate into the running service and times each to its arrival on the output.

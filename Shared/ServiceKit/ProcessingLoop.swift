@@ -118,8 +118,11 @@ extension RecordProcessor {
 /// retried until it succeeds: a broker outage pauses the loop, it never drops anything.
 public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     private let configuration: ServiceConfiguration
-    /// The business logic it runs (its counters are read by benchmarks and tests).
-    public let processor: Processor
+    /// The business logic, one instance per shard: shard `i` owns the input partitions `p` with
+    /// `p % processors.count == i` and processes them on its own thread.
+    public let processors: [Processor]
+    /// The first shard's processor (the only one when the loop is not sharded).
+    public var processor: Processor { processors[0] }
     private let deadLetterTopic: String
     private let logger: Logger
     private let consumer: KafkaConsumer
@@ -164,15 +167,33 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         public var retries = 0
     }
 
-    /// Creates the loop's consumer (in the service's group) and producer.
-    public init(
+    /// Creates the loop's consumer (in the service's group) and producer, with one processor.
+    public convenience init(
         configuration: ServiceConfiguration,
         processor: Processor,
         deadLetterTopic: String,
         logger: Logger
     ) throws(KafkaError) {
+        try self.init(
+            configuration: configuration,
+            processors: [processor],
+            deadLetterTopic: deadLetterTopic,
+            logger: logger
+        )
+    }
+
+    /// Creates the loop's consumer (in the service's group) and producer, with one processor per
+    /// shard: each batch's records are split by partition and the shards process their share in
+    /// parallel, each in partition order. Every processor must hold only per-partition state.
+    public init(
+        configuration: ServiceConfiguration,
+        processors: [Processor],
+        deadLetterTopic: String,
+        logger: Logger
+    ) throws(KafkaError) {
+        precondition(!processors.isEmpty, "a processing loop needs a processor")
         self.configuration = configuration
-        self.processor = processor
+        self.processors = processors
         self.deadLetterTopic = deadLetterTopic
         self.logger = logger
         consumer = try KafkaConsumer(
@@ -251,9 +272,13 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             switch event {
             case .assigned(let partitions):
                 let numbers = Set(partitions.map(\.partition)).subtracting(owned)
-                try await restore(Array(numbers).sorted())
+                for (shard, shardPartitions) in byShard(numbers) {
+                    try await restore(shardPartitions, into: processors[shard])
+                }
                 owned.formUnion(numbers)
-                processor.partitionsAssigned(Array(numbers).sorted())
+                for (shard, shardPartitions) in byShard(numbers) {
+                    processors[shard].partitionsAssigned(shardPartitions)
+                }
                 ready.store(true, ordering: .relaxed)
             case .revoked(let partitions, let lost):
                 // Make the last asynchronous commit final before the partitions move: the next
@@ -272,9 +297,11 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 }
                 let still = try consumer.assignment().filter { !partitions.contains($0) }
                 let leaving = Set(partitions.map(\.partition)).subtracting(still.map(\.partition))
-                processor.partitionsRevoked(Array(leaving).sorted())
-                for partition in leaving {
-                    for store in processor.stores { store.drop(partition: partition) }
+                for (shard, shardPartitions) in byShard(leaving) {
+                    processors[shard].partitionsRevoked(shardPartitions)
+                    for partition in shardPartitions {
+                        for store in processors[shard].stores { store.drop(partition: partition) }
+                    }
                 }
                 owned.subtract(leaving)
             case .records(let batch):
@@ -300,6 +327,28 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         )
     }
 
+    /// Partition numbers grouped by the shard that owns them, sorted.
+    private func byShard(_ partitions: Set<Int32>) -> [(shard: Int, partitions: [Int32])] {
+        var groups: [Int: [Int32]] = [:]
+        for partition in partitions { groups[shard(of: partition), default: []].append(partition) }
+        return groups.keys.sorted().map { ($0, groups[$0]!.sorted()) }
+    }
+
+    private func shard(of partition: Int32) -> Int {
+        processors.count == 1 ? 0 : Int(partition) % processors.count
+    }
+
+    /// The shards' results, each written by its own thread only.
+    private struct ShardSlots: @unchecked Sendable {
+        let base: UnsafeMutablePointer<ShardResult>
+    }
+
+    /// What one shard made of its share of a batch.
+    private struct ShardResult {
+        var output = ProcessorOutput()
+        var deadLetters: [String: Int] = [:]
+    }
+
     /// Processes one batch and hands its outputs to the producer; the returned task completes once
     /// the outputs are acknowledged and then the state changes are written and acknowledged (after
     /// those of the previous batch, so the changelog keeps the order of the changes).
@@ -309,29 +358,87 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         topicNames: inout [Int: String]
     ) async throws -> InFlightBatch {
         let started = ContinuousClock.now
+        // Topic names and counts first (records mostly come in runs of one topic), and each
+        // record's shard when there are several.
         var perTopicID: [Int: Int] = [:]
-        var output = ProcessorOutput()
-        output.batch = ProducerBatch(reservingCapacity: batch.count)
-        var deadLetters: [String: Int] = [:]
-        // Records of a batch mostly come in runs of one topic: look its name up once per run.
         var runTopicID = -1
-        var runTopic = ""
         var runLength = 0
-        for record in batch {
+        let shards = processors.count
+        var indices: [[Int]] = Array(repeating: [], count: shards)
+        if shards > 1 {
+            for shard in 0..<shards { indices[shard].reserveCapacity(batch.count / shards + 16) }
+        }
+        for (index, record) in batch.enumerated() {
             let topicID = record.topicID
             if topicID != runTopicID {
                 if runLength > 0 { perTopicID[runTopicID, default: 0] += runLength }
                 runTopicID = topicID
                 runLength = 0
-                if let known = topicNames[topicID] {
-                    runTopic = known
-                } else {
-                    runTopic = record.topic
-                    topicNames[topicID] = runTopic
-                }
+                if topicNames[topicID] == nil { topicNames[topicID] = record.topic }
             }
             runLength += 1
-            let topic = runTopic
+            if shards > 1 { indices[shard(of: record.partition)].append(index) }
+        }
+        if runLength > 0 { perTopicID[runTopicID, default: 0] += runLength }
+        var perTopic: [String: Int] = [:]
+        for (topicID, count) in perTopicID { perTopic[topicNames[topicID] ?? "?", default: 0] += count }
+
+        var results: [ShardResult]
+        if shards == 1 {
+            var result = ShardResult()
+            result.output.batch = ProducerBatch(reservingCapacity: batch.count)
+            process(batch, indices: batch.indices, with: processor, topicNames: topicNames, into: &result)
+            results = [result]
+        } else {
+            // The shards' shares on as many threads; each writes only its own result.
+            results = Array(repeating: ShardResult(), count: shards)
+            let (names, shares) = (topicNames, indices)
+            results.withUnsafeMutableBufferPointer { results in
+                let slots = ShardSlots(base: results.baseAddress!)
+                DispatchQueue.concurrentPerform(iterations: shards) { shard in
+                    slots.base[shard].output.batch = ProducerBatch(reservingCapacity: shares[shard].count)
+                    self.process(
+                        batch,
+                        indices: shares[shard],
+                        with: self.processors[shard],
+                        topicNames: names,
+                        into: &slots.base[shard]
+                    )
+                }
+            }
+        }
+        var deadLetters: [String: Int] = [:]
+        for result in results {
+            deadLetters.merge(result.deadLetters, uniquingKeysWith: +)
+        }
+        return try await ship(
+            results.map(\.output),
+            after: previous,
+            offsets: batch.nextOffsets,
+            records: batch.count,
+            deadLetters: deadLetters,
+            perTopic: perTopic,
+            started: started
+        )
+    }
+
+    /// One shard's records of a batch, in order, through its processor; failures become dead letters.
+    private func process(
+        _ batch: ConsumerBatch,
+        indices: some Sequence<Int>,
+        with processor: Processor,
+        topicNames: [Int: String],
+        into result: inout ShardResult
+    ) {
+        var runTopicID = -1
+        var topic = ""
+        for index in indices {
+            let record = batch[index]
+            let topicID = record.topicID
+            if topicID != runTopicID {
+                runTopicID = topicID
+                topic = topicNames[topicID] ?? record.topic
+            }
             let failure: ProcessingFailure? = record.withUnsafeKey { key in
                 record.withUnsafeValue { value in
                     let input = InputRecord(
@@ -343,7 +450,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                         value: value
                     )
                     do throws(ProcessingFailure) {
-                        try processor.process(input, into: &output)
+                        try processor.process(input, into: &result.output)
                         return nil
                     } catch {
                         return error
@@ -351,7 +458,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 }
             }
             if let failure {
-                deadLetters[failure.reason, default: 0] += 1
+                result.deadLetters[failure.reason, default: 0] += 1
                 logger.debug(
                     "record dead-lettered",
                     metadata: [
@@ -368,33 +475,26 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                     key: record.key,
                     payload: record.value
                 )
-                output.send(topic: deadLetterTopic, key: record.key, value: letter)
+                result.output.send(topic: deadLetterTopic, key: record.key, value: letter)
             }
         }
-        if runLength > 0 { perTopicID[runTopicID, default: 0] += runLength }
-        var perTopic: [String: Int] = [:]
-        for (topicID, count) in perTopicID { perTopic[topicNames[topicID] ?? "?", default: 0] += count }
-        return try await ship(
-            output,
-            after: previous,
-            offsets: batch.nextOffsets,
-            records: batch.count,
-            deadLetters: deadLetters,
-            perTopic: perTopic,
-            started: started
-        )
     }
 
     /// Lets the processor move wall-clock driven work on (idle partitions' event time, timers)
     /// and ships what it produced like a batch without input offsets.
     private func tick(after previous: InFlightBatch?) async throws -> InFlightBatch {
         let started = ContinuousClock.now
-        var output = ProcessorOutput()
-        processor.tick(wallNow: Int64(Date().timeIntervalSince1970 * 1000), into: &output)
+        let wallNow = Int64(Date().timeIntervalSince1970 * 1000)
+        var outputs: [ProcessorOutput] = []
+        for processor in processors {
+            var output = ProcessorOutput()
+            processor.tick(wallNow: wallNow, into: &output)
+            outputs.append(output)
+        }
         // Lag also while idle (then it shows 0, or what the loop is not getting to).
         metrics.updateLag(consumer)
         return try await ship(
-            output,
+            outputs,
             after: previous,
             offsets: [],
             records: 0,
@@ -410,7 +510,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     /// changelog keeps the order of the changes) and acknowledged, and the previous batch
     /// completed. The caller commits the input offsets after that.
     private func ship(
-        _ output: ProcessorOutput,
+        _ outputs: [ProcessorOutput],
         after previous: InFlightBatch?,
         offsets: [TopicPartitionOffset],
         records: Int,
@@ -418,13 +518,17 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         perTopic: [String: Int],
         started: ContinuousClock.Instant
     ) async throws -> InFlightBatch {
-        let outputBatch = output.batch
-        let delivery = await producer.enqueue(outputBatch)
-        var changes = ProducerBatch()
-        for store in processor.stores where store.hasChanges {
-            try store.appendChanges(to: &changes)
+        var deliveries: [(Delivery, ProducerBatch)] = []
+        for output in outputs where !output.batch.isEmpty {
+            deliveries.append((await producer.enqueue(output.batch), output.batch))
         }
-        for store in processor.stores { store.changesFlushed() }
+        var changes = ProducerBatch()
+        for processor in processors {
+            for store in processor.stores where store.hasChanges {
+                try store.appendChanges(to: &changes)
+            }
+            for store in processor.stores { store.changesFlushed() }
+        }
         let stateChanges = changes
         // Changes are written only after the outputs they belong to are acknowledged (a change
         // on the changelog marks its input as applied), in batch order, but without waiting for
@@ -433,7 +537,9 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         let previousEnqueued = previous?.changesEnqueued
         let previousAcknowledged = previous?.acknowledged
         let changesEnqueued = Task {
-            try await self.deliverAll(delivery, batch: outputBatch, what: "outputs")
+            for (delivery, batch) in deliveries {
+                try await self.deliverAll(delivery, batch: batch, what: "outputs")
+            }
             _ = try await previousEnqueued?.value
             return await self.producer.enqueue(stateChanges)
         }
@@ -446,7 +552,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             changesEnqueued: changesEnqueued,
             offsets: offsets,
             records: records,
-            outputs: outputBatch.count - deadLetters.values.reduce(0, +),
+            outputs: outputs.reduce(0) { $0 + $1.count } - deadLetters.values.reduce(0, +),
             deadLetters: deadLetters,
             perTopic: perTopic,
             started: started
@@ -510,7 +616,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     }
 
     /// Restores every store's partitions from their changelogs before any of their records is processed.
-    private func restore(_ partitions: [Int32]) async throws {
+    private func restore(_ partitions: [Int32], into processor: Processor) async throws {
         let stores = processor.stores
         guard !stores.isEmpty || !processor.ownOutputTopics.isEmpty, !partitions.isEmpty else { return }
         let start = ContinuousClock.now

@@ -29,6 +29,7 @@ public struct ConfigurationError: Error, Hashable, CustomStringConvertible {
 /// | `TANDEM_HTTP_PORT` | 1–65535 | the service's own port |
 /// | `TANDEM_RULES` | path | built-in rules |
 /// | `TANDEM_MAX_BATCH` | 1–100000 | 4096 records per processing batch |
+/// | `TANDEM_THREADS` | 1–64 | the service's default (intake: the number of cores; others: 1) |
 /// | `TANDEM_LOG_LEVEL` | trace…critical | info (read by ``TandemService``) |
 ///
 /// Business rules, windows and the event-time idle timeout live in the rules file (`TANDEM_RULES`).
@@ -42,6 +43,8 @@ public struct ServiceConfiguration: Sendable {
     public var httpPort: Int
     public var rulesPath: String?
     public var maxBatch: Int
+    /// Processing threads (the loop's shards), when set by `TANDEM_THREADS`.
+    public var threads: Int?
 
     public init(
         service: String,
@@ -101,6 +104,12 @@ public struct ServiceConfiguration: Sendable {
             configuration.httpPort = value
         }
         if let rules = environment["TANDEM_RULES"], !rules.isEmpty { configuration.rulesPath = rules }
+        if let text = environment["TANDEM_THREADS"] {
+            guard let value = Int(text), (1...64).contains(value) else {
+                throw ConfigurationError(key: "TANDEM_THREADS", problem: "expected 1–64, got '\(text)'")
+            }
+            configuration.threads = value
+        }
         if let batch = environment["TANDEM_MAX_BATCH"] {
             guard let value = Int(batch), (1...100_000).contains(value) else {
                 throw ConfigurationError(key: "TANDEM_MAX_BATCH", problem: "expected 1–100000, got '\(batch)'")

@@ -42,12 +42,16 @@ public enum TandemService {
     /// - Parameters:
     ///   - name: the service's name (`intake`, …): its group id, metrics label and log label.
     ///   - defaultPort: the HTTP port when `TANDEM_HTTP_PORT` is not set.
+    ///   - defaultThreads: processing threads when `TANDEM_THREADS` is not set. A service whose
+    ///     processor keeps only per-partition state may run several (the loop's shards); one whose
+    ///     processor needs every partition's records (a table held whole) must keep 1.
     ///   - makeProcessor: builds the business logic from the configuration and the rules.
     ///   - makeEndpoints: the service's own HTTP endpoints (intake's webhook), from the
     ///     configuration and the environment; a ``ConfigurationError`` stops the service with exit 2.
     public static func main<Processor: RecordProcessor>(
         name: String,
         defaultPort: Int,
+        defaultThreads: Int = 1,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         makeProcessor: @Sendable (ServiceConfiguration, Rules) throws -> Processor,
         makeEndpoints: @Sendable (ServiceConfiguration, Rules, [String: String], Logger) throws -> [any HTTPEndpoint] =
@@ -83,7 +87,7 @@ public enum TandemService {
 
         let configuration: ServiceConfiguration
         let rules: Rules
-        let processor: Processor
+        var processors: [Processor] = []
         let endpoints: [any HTTPEndpoint]
         do {
             configuration = try ServiceConfiguration.fromEnvironment(
@@ -92,7 +96,9 @@ public enum TandemService {
                 defaultPort: defaultPort
             )
             rules = try Rules.load(path: configuration.rulesPath)
-            processor = try makeProcessor(configuration, rules)
+            for _ in 0..<(configuration.threads ?? defaultThreads) {
+                processors.append(try makeProcessor(configuration, rules))
+            }
             endpoints = try makeEndpoints(configuration, rules, environment, logger)
         } catch let error as ConfigurationError {
             return fail(error.key, error.problem)
@@ -103,14 +109,17 @@ public enum TandemService {
         do {
             let parts = try makeParts(
                 configuration: configuration,
-                processor: processor,
+                processors: processors,
                 endpoints: endpoints,
                 registry: registry,
                 logger: logger
             )
             logger.info(
                 "starting",
-                metadata: ["kafka.brokers": "\(configuration.brokers)", "http.port": "\(configuration.httpPort)"]
+                metadata: [
+                    "kafka.brokers": "\(configuration.brokers)", "http.port": "\(configuration.httpPort)",
+                    "threads": "\(processors.count)",
+                ]
             )
             try await parts.group.run()
             logger.info("stopped")
@@ -126,14 +135,14 @@ public enum TandemService {
     /// and endpoints release what in-flight requests need only after the server has stopped).
     public static func makeParts<Processor: RecordProcessor>(
         configuration: ServiceConfiguration,
-        processor: Processor,
+        processors: [Processor],
         endpoints: [any HTTPEndpoint] = [],
         registry: PrometheusCollectorRegistry,
         logger: Logger
     ) throws -> Parts<Processor> {
         let loop = try ProcessingLoop(
             configuration: configuration,
-            processor: processor,
+            processors: processors,
             deadLetterTopic: configuration.topic(Topics.deadLetter),
             logger: logger
         )

@@ -265,4 +265,64 @@ struct ProcessingLoopTests {
         try await running2.value
         cluster.shutdown()
     }
+
+    /// Three shards split the partitions (p % 3), process their shares in parallel, and together
+    /// do what one processor does; a restart with two shards restores each shard's partitions.
+    @Test func shardsSplitThePartitionsAndRestoreTheirOwnState() async throws {
+        let group = uniqueName("g")
+        let shards = (0..<3).map { _ in
+            CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
+        }
+        let loop = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processors: shards,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running = Task { try await loop.run() }
+        let keys = (0..<60).map { "customer-\($0)" }
+        var records = keys.flatMap { key in [(key, Array("a".utf8)), (key, Array("b".utf8))] }
+        records.append(("customer-7", Array("poison".utf8)))
+        try await produce(records)
+        try await waitUntil("121 records") { loop.counts.recordsIn == 121 }
+        #expect(loop.counts.deadLetters == ["poison": 1])
+        var total = 0
+        for (index, shard) in shards.enumerated() {
+            for partition in shard.counts.partitions {
+                #expect(Int(partition) % 3 == index, "shard \(index) holds partition \(partition)")
+                for (key, count) in shard.counts.entries(partition: partition) {
+                    #expect(Murmur2.partition(forKey: Array(key.utf8), partitionCount: 4) == partition)
+                    #expect(count == 2)
+                    total += 1
+                }
+            }
+        }
+        #expect(total == 60)
+        let outputs = try await readAll(topics.output, count: 120)
+        #expect(outputs.count == 120)
+        loop.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running.value
+
+        let restarted = (0..<2).map { _ in
+            CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
+        }
+        let loop2 = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processors: restarted,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running2 = Task { try await loop2.run() }
+        try await waitUntil("the restarted loop to be ready") { loop2.isReady }
+        for key in keys {
+            let partition = Murmur2.partition(forKey: Array(key.utf8), partitionCount: 4)
+            #expect(restarted[Int(partition) % 2].counts.get(key, partition: partition) == 2)
+            #expect(restarted[1 - Int(partition) % 2].counts.get(key, partition: partition) == nil)
+        }
+        loop2.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running2.value
+        cluster.shutdown()
+    }
 }

@@ -9,7 +9,12 @@ import ServiceKit
 @main
 enum IntakeMain {
     static func main() async {
-        let code = await TandemService.main(name: "intake", defaultPort: 8081) { configuration, rules in
+        // Intake's state is per partition: one processing thread per core by default.
+        let code = await TandemService.main(
+            name: "intake",
+            defaultPort: 8081,
+            defaultThreads: ProcessInfo.processInfo.activeProcessorCount
+        ) { configuration, rules in
             IntakeProcessor(configuration: configuration, rules: rules)
         } makeEndpoints: { configuration, _, environment, logger in
             let webhook = try WebhookConfiguration.fromEnvironment(environment)
