@@ -32,8 +32,13 @@ struct IntakeBenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of steady traffic for the latency measurement.")
     var latencySeconds: Int = 5
 
-    @Option(help: "The service consumer's fetch.wait.max.ms (librdkafka's default, 500, when not given).")
-    var fetchWaitMilliseconds: Int?
+    @Option(
+        help: """
+            The service consumer's fetch.wait.max.ms. The embedded broker holds every empty fetch this long \
+            (a real broker answers as soon as data arrives), so librdkafka's default of 500 would be the latency.
+            """
+    )
+    var fetchWaitMilliseconds: Int = 10
 
     @Option(help: "Processing threads of the service (TANDEM_THREADS; intake's default: one per core).")
     var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -65,7 +70,7 @@ struct IntakeBenchCommand: AsyncParsableCommand {
             let configuration = ServiceConfiguration(
                 service: "intake",
                 brokers: cluster.bootstrapServers,
-                kafkaProperties: fetchWaitMilliseconds.map { ["fetch.wait.max.ms": String($0)] } ?? [:],
+                kafkaProperties: ["fetch.wait.max.ms": String(fetchWaitMilliseconds)],
                 topicPrefix: prefix,
                 groupID: "bench-intake-\(round)"
             )
