@@ -182,6 +182,14 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "SegmentationTests",
+            dependencies: [
+                "Segmentation", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SegmentationTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "ModelsTests",
             dependencies: ["Models"],
             path: "Tests/ModelsTests",
