@@ -107,7 +107,7 @@ let package = Package(
         ),
         .target(
             name: "Segmentation",
-            dependencies: ["Models", "ServiceKit", "Kafka"],
+            dependencies: ["Models", "ServiceKit", "Kafka", .product(name: "Metrics", package: "swift-metrics")],
             path: "Services/Segmentation/Segmentation",
             swiftSettings: strictSwift
         ),

@@ -42,6 +42,12 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
         tables[partition]?[key]?.value
     }
 
+    /// The input offset that last changed `key` in `partition` (to re-put a value changed by a
+    /// timer, not by an input record, without losing what it says about replays).
+    public func offset(of key: String, partition: Int32) -> Int64? {
+        tables[partition]?[key]?.offset
+    }
+
     /// True when the change made by the input record at `offset` is already in the state
     /// (the record is being reprocessed after a crash or a rebalance).
     public func isApplied(_ key: String, partition: Int32, offset: Int64) -> Bool {
