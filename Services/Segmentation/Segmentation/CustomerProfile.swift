@@ -45,6 +45,10 @@ public struct CustomerProfile: Sendable, Hashable {
     public var version: UInt32 = 0
     /// The last published segment's values.
     public var published = Evaluation()
+    /// The offsets of the last `cs.accounts` and `cs.interactions` records applied (-1: none):
+    /// a record at or below them is a replay. Two, because offsets of different topics do not compare.
+    public var accountsOffset: Int64 = -1
+    public var interactionsOffset: Int64 = -1
 
     /// The most distinct products remembered; the products tag saturates beyond.
     public static let maxProducts = 32
@@ -174,6 +178,8 @@ extension CustomerProfile: Codable {
         put(p.loyaltyBand)
         put(p.productsBand)
         put(p.regionCode)
+        put(accountsOffset)
+        put(interactionsOffset)
         return out
     }
 }
@@ -257,6 +263,8 @@ private struct ByteReader {
         p.published.loyaltyBand = read()
         p.published.productsBand = read()
         p.published.regionCode = string()
+        p.accountsOffset = read()
+        p.interactionsOffset = read()
         return failed ? nil : p
     }
 }

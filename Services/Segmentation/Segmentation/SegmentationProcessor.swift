@@ -12,7 +12,9 @@ public import ServiceKit
 ///    customerId is `key_mismatch` (its state would live on the wrong partition). An interaction
 ///    without a customer (an opinion post) is not about a customer: counted in ``ignored``.
 /// 2. **replay**: a record reprocessed after a crash whose change already reached the changelog
-///    (``KeyedStateStore/isApplied(_:partition:offset:)``) is skipped, counted in ``replayed``.
+///    is skipped, counted in ``replayed``. The state keeps the last applied offset of each input
+///    topic (``CustomerProfile/accountsOffset``, ``CustomerProfile/interactionsOffset``): the
+///    store's single offset cannot tell, as offsets of two topics do not compare.
 /// 3. **apply** it to the customer's ``CustomerProfile`` (``Segmenter``) and publish the
 ///    customer's ``CustomerSegment`` on `cs.segments` when anything in it changed. Before the
 ///    customer's first profile the state is kept and nothing is published (``awaitingProfile``).
@@ -104,12 +106,15 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
             }
             let customerId = event.customerId
             try Self.checkKey(record, customerId)
-            if customers.isApplied(customerId, partition: partition, offset: record.offset) {
+            var state = customers.get(customerId, partition: partition) ?? CustomerProfile()
+            if record.offset <= state.accountsOffset {
                 countReplay()
                 return
             }
-            var state = customers.get(customerId, partition: partition) ?? CustomerProfile()
             let changed = try segmenter.apply(event, to: &state)
+            // Remembered only with a change worth writing: replaying an event that changed
+            // nothing changes nothing again.
+            if changed { state.accountsOffset = record.offset }
             finish(customerId, state, changed: changed, record: record, wallNow: wallNow, into: &output)
         } else {
             let raw: RawInteraction
@@ -126,7 +131,8 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
                 throw ProcessingFailure(reason: "invalid", message: "occurredAt and kind are required")
             }
             try Self.checkKey(record, customerId)
-            if customers.isApplied(customerId, partition: partition, offset: record.offset) {
+            var state = customers.get(customerId, partition: partition) ?? CustomerProfile()
+            if record.offset <= state.interactionsOffset {
                 countReplay()
                 return
             }
@@ -137,8 +143,8 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
                 answered: raw.answered,
                 signals: raw.signals ?? []
             )
-            var state = customers.get(customerId, partition: partition) ?? CustomerProfile()
             let changed = segmenter.apply(contact, to: &state)
+            if changed { state.interactionsOffset = record.offset }
             finish(customerId, state, changed: changed, record: record, wallNow: wallNow, into: &output)
         }
     }
