@@ -149,6 +149,7 @@ let package = Package(
                 "Models",
                 "ServiceKit",
                 "CKafkaCeiling",
+                "Segmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

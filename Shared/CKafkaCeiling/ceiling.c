@@ -2,6 +2,7 @@
 #include "CKafkaCeiling.h"
 
 #include <librdkafka/rdkafka.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,4 +200,9 @@ tandem_ceiling_result tandem_ceiling_passthrough(const char *bootstrap, const ch
     rd_kafka_destroy(consumer);
     rd_kafka_destroy(producer);
     return result;
+}
+
+int64_t tandem_ceiling_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return (int64_t)(info.uordblks + info.hblkhd);
 }

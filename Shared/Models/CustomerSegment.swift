@@ -149,3 +149,66 @@ public struct CustomerSegment: Codable, Sendable, Hashable, Validatable {
 public enum ActivityState: String, Codable, Sendable, Hashable, CaseIterable {
     case active, cooling, inactive
 }
+
+extension FastJSON {
+    /// Appends a ``CustomerSegment`` as JSON to `buffer`: the bytes ``TandemJSON/encode(_:)`` returns.
+    ///
+    /// On error nothing is appended.
+    ///
+    /// - Throws: ``ModelError/encoding(message:)`` for a non-finite number or a date outside years 0001–9999.
+    public static func encode(_ segment: CustomerSegment, into buffer: inout [UInt8]) throws(ModelError) {
+        let s = segment
+        let asOf = try millis("asOf", s.asOf)
+        try finite("score", s.score)
+        try finite("arpu", s.arpu)
+        try finite("regionCoefficient", s.regionCoefficient)
+        var bound = Bound()
+        bound.add(s.activity.rawValue, s.churnRisk.rawValue, s.customerId, s.region, s.regionClass, s.tier.rawValue)
+        bound.add(s.rfm?.segment, s.rfm?.segmentName, s.servicePolicy.queue)
+        bound.add(s.tags.activity, s.tags.loyalty, s.tags.products, s.tags.spend, s.tags.tenure)
+        bound.add(s.changed)
+        bound.add(s.reasons)
+        FastJSONWriter.write(into: &buffer, bound: bound.bytes) { writer in
+            writer.beginObject()
+            writer.field("activity", s.activity.rawValue)
+            writer.field("arpu", s.arpu)
+            writer.field("asOf", millis: asOf)
+            writer.field("changed", s.changed)
+            writer.field("churnRisk", s.churnRisk.rawValue)
+            writer.field("customerId", s.customerId)
+            writer.field("reasons", s.reasons)
+            writer.field("region", s.region)
+            writer.field("regionClass", s.regionClass)
+            writer.field("regionCoefficient", s.regionCoefficient)
+            if let rfm = s.rfm {
+                writer.key("rfm")
+                writer.beginObject()
+                writer.field("frequency", Int64(rfm.frequency))
+                writer.field("monetary", Int64(rfm.monetary))
+                writer.field("recency", Int64(rfm.recency))
+                writer.field("segment", rfm.segment)
+                writer.field("segmentName", rfm.segmentName)
+                writer.endObject()
+            }
+            writer.field("score", s.score)
+            writer.key("servicePolicy")
+            writer.beginObject()
+            writer.field("crossRegionService", s.servicePolicy.crossRegionService)
+            writer.field("dedicatedAccountManager", s.servicePolicy.dedicatedAccountManager)
+            writer.field("priority", Int64(s.servicePolicy.priority))
+            writer.field("queue", s.servicePolicy.queue)
+            writer.endObject()
+            writer.key("tags")
+            writer.beginObject()
+            writer.field("activity", s.tags.activity)
+            writer.field("loyalty", s.tags.loyalty)
+            writer.field("products", s.tags.products)
+            writer.field("spend", s.tags.spend)
+            writer.field("tenure", s.tags.tenure)
+            writer.endObject()
+            writer.field("tier", s.tier.rawValue)
+            writer.field("version", Int64(s.version))
+            writer.endObject()
+        }
+    }
+}

@@ -31,10 +31,15 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
     private var dirty: [Int32: [String: Entry?]] = [:]
     private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
+    private let codec: StateCodec<Value>?
+    private var buffer: [UInt8] = []
 
-    public init(name: String, changelogTopic: String) {
+    /// - Parameter codec: a compact binary changelog encoding of the values; nil: JSON
+    ///   (`{"o": offset, "v": value}`).
+    public init(name: String, changelogTopic: String, codec: StateCodec<Value>? = nil) {
         self.name = name
         self.changelogTopic = changelogTopic
+        self.codec = codec
     }
 
     /// The value of `key` in `partition`.
@@ -86,7 +91,15 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
     public func appendChanges(to batch: inout ProducerBatch) throws {
         for (partition, changes) in dirty {
             for (key, entry) in changes {
-                let value: [UInt8]? = try entry.map { Array(try encoder.encode(Envelope(o: $0.offset, v: $0.value))) }
+                let value: [UInt8]?
+                if let codec, let entry {
+                    buffer.removeAll(keepingCapacity: true)
+                    withUnsafeBytes(of: entry.offset.littleEndian) { buffer.append(contentsOf: $0) }
+                    codec.encode(entry.value, &buffer)
+                    value = buffer
+                } else {
+                    value = try entry.map { Array(try encoder.encode(Envelope(o: $0.offset, v: $0.value))) }
+                }
                 batch.append(topic: changelogTopic, partition: partition, key: Array(key.utf8), value: value)
             }
         }
@@ -101,6 +114,16 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
         let partition = record.partition
         guard let bytes = record.value else {
             tables[partition]?.removeValue(forKey: key)
+            return
+        }
+        if let codec {
+            guard bytes.count >= 8,
+                let value = bytes.withUnsafeBytes({ codec.decode(UnsafeRawBufferPointer(rebasing: $0[8...])) })
+            else {
+                throw StateCodecError(store: name, key: key)
+            }
+            let offset = bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) }
+            tables[partition, default: [:]][key] = Entry(value: value, offset: offset)
             return
         }
         let envelope = try decoder.decode(Envelope.self, from: Data(bytes))
@@ -122,6 +145,32 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
         var o: Int64
         var v: Value
     }
+}
+
+/// A compact binary changelog encoding for a ``KeyedStateStore``'s values: JSON costs
+/// microseconds per changed key, and the changelog is written for every changed key.
+///
+/// On the changelog a value is the 8-byte little-endian input offset followed by `encode`'s bytes.
+public struct StateCodec<Value>: Sendable {
+    /// Appends the value's bytes.
+    public var encode: @Sendable (Value, inout [UInt8]) -> Void
+    /// The value of the bytes `encode` wrote, nil for bytes it cannot read.
+    public var decode: @Sendable (UnsafeRawBufferPointer) -> Value?
+
+    public init(
+        encode: @escaping @Sendable (Value, inout [UInt8]) -> Void,
+        decode: @escaping @Sendable (UnsafeRawBufferPointer) -> Value?
+    ) {
+        self.encode = encode
+        self.decode = decode
+    }
+}
+
+/// A changelog record a ``StateCodec`` cannot read.
+public struct StateCodecError: Error, CustomStringConvertible {
+    public var store: String
+    public var key: String
+    public var description: String { "store \(store): the changelog value of a key cannot be read" }
 }
 
 /// What ``ProcessingLoop`` needs of a state store.

@@ -57,6 +57,25 @@ struct CustomerSegmentTests {
         #expect(try roundTrip(segment) == segment)
     }
 
+    @Test func theFastWriterWritesWhatTandemJSONWrites() throws {
+        var segments = [Self.sample()]
+        var bare = Self.sample()
+        bare.arpu = nil
+        bare.rfm = nil
+        bare.region = nil
+        bare.reasons = ["quote \" backslash \\ newline \n 中文 ≥"]
+        bare.score = 0.1
+        bare.regionCoefficient = 0.85
+        segments.append(bare)
+        for segment in segments {
+            var fast: [UInt8] = []
+            try FastJSON.encode(segment, into: &fast)
+            #expect(
+                String(decoding: fast, as: UTF8.self) == String(decoding: try TandemJSON.encode(segment), as: UTF8.self)
+            )
+        }
+    }
+
     @Test func validation() {
         var segment = Self.sample()
         segment.customerId = ""

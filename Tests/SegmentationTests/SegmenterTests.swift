@@ -444,6 +444,11 @@ struct TagsAndInputTests {
         let data = try JSONEncoder().encode([f.state])
         let decoded = try JSONDecoder().decode([CustomerProfile].self, from: data)
         #expect(decoded == [f.state])
+        // The changelog's binary form, through the store's codec.
+        var bytes: [UInt8] = []
+        ProfileBox.codec.encode(ProfileBox(f.state), &bytes)
+        #expect(bytes.withUnsafeBytes { ProfileBox.codec.decode($0)?.profile } == f.state)
+        #expect(bytes.dropLast().withUnsafeBytes { ProfileBox.codec.decode($0) } == nil)
         #expect(f.state.version == 4)
     }
 }

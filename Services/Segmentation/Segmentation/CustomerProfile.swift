@@ -1,5 +1,6 @@
 import Foundation
 public import Models
+public import ServiceKit
 
 /// What segmentation remembers of one customer: the inputs of every rule of SPEC §3, and the
 /// last published segment (to publish only what changed).
@@ -10,8 +11,7 @@ public import Models
 /// without purchases or complaints. On the changelog it travels as one base64 string of a
 /// little-endian binary layout (``encode(to:)``), not as a JSON object per field.
 public struct CustomerProfile: Sendable, Hashable {
-    /// True once a `profile` event arrived; no segment is published before.
-    public var hasProfile = false
+    // Declared widest first: Swift lays fields out in declaration order, so this leaves no padding.
     /// The region code of the latest profile that named one ("" for none).
     public var region = ""
     /// When the customer joined (ms), `Int64.min` when unknown.
@@ -22,8 +22,6 @@ public struct CustomerProfile: Sendable, Hashable {
     public var influence: Double = 0
     /// Loyalty points.
     public var points: Int64 = 0
-    /// FNV-1a hash of the current plan's productId, 0 for none.
-    public var planHash: UInt32 = 0
     /// Event time (ms) of the latest profile applied: an older profile event is stale.
     public var profileAt: Int64 = .min
     /// Bills and purchases, ascending by time: those of the RFM window, and the last bills ARPU needs.
@@ -32,23 +30,28 @@ public struct CustomerProfile: Sendable, Hashable {
     public var products: [UInt32] = []
     /// Event time (ms) of the last contact, bill or purchase (`Int64.min`: none yet).
     public var lastActivityAt: Int64 = .min
-    /// Event time (ms) of the latest high / medium churn signal, and which signal (index in the rules' list).
+    /// Event time (ms) of the latest high / medium churn signal.
     public var lastHighSignalAt: Int64 = .min
     public var lastMediumSignalAt: Int64 = .min
-    public var lastHighSignal: UInt8 = 0
-    public var lastMediumSignal: UInt8 = 0
     /// Times (ms) of the latest complaints, ascending, at most `churnRisk.highComplaints` of them.
     public var complaints: [Int64] = []
     /// The customer's event time: the latest event or timer applied (ms).
     public var asOf: Int64 = .min
-    /// Version of the last published segment (0: none yet).
-    public var version: UInt32 = 0
-    /// The last published segment's values.
-    public var published = Evaluation()
     /// The offsets of the last `cs.accounts` and `cs.interactions` records applied (-1: none):
     /// a record at or below them is a replay. Two, because offsets of different topics do not compare.
     public var accountsOffset: Int64 = -1
     public var interactionsOffset: Int64 = -1
+    /// The last published segment's values.
+    public var published = Evaluation()
+    /// FNV-1a hash of the current plan's productId, 0 for none.
+    public var planHash: UInt32 = 0
+    /// Version of the last published segment (0: none yet).
+    public var version: UInt32 = 0
+    /// True once a `profile` event arrived; no segment is published before.
+    public var hasProfile = false
+    /// Which signal the latest high / medium one was (index in the rules' list).
+    public var lastHighSignal: UInt8 = 0
+    public var lastMediumSignal: UInt8 = 0
 
     /// The most distinct products remembered; the products tag saturates beyond.
     public static let maxProducts = 32
@@ -60,15 +63,17 @@ public struct CustomerProfile: Sendable, Hashable {
     /// The segment's values that decide whether a new record is due (what a record says besides
     /// version, asOf, changed and reasons), in compact form.
     public struct Evaluation: Sendable, Hashable {
-        public var tier: Rules.Tier = .low
-        /// The score in tenths of a point.
-        public var scoreTenths: Int32 = 0
         /// ARPU in cents, -1 before the first bill.
         public var arpuCents: Int64 = -1
-        /// The region class's index among the sorted class names.
-        public var regionClass: UInt8 = 0
+        /// The score in tenths of a point.
+        public var scoreTenths: Int32 = 0
         /// RFM scores and segment index + 1, one byte each from the low end (0: no RFM yet).
         public var rfm: UInt32 = 0
+        /// FNV-1a hash of the region code the record names (0: none; the code itself is ``CustomerProfile/region``).
+        public var regionCode: UInt32 = 0
+        public var tier: Rules.Tier = .low
+        /// The region class's index among the sorted class names.
+        public var regionClass: UInt8 = 0
         public var activity: ActivityState = .active
         public var churnRisk: Rules.Level = .low
         /// Band index + 1 on each tag axis (0: unknown).
@@ -76,8 +81,6 @@ public struct CustomerProfile: Sendable, Hashable {
         public var spendBand: UInt8 = 0
         public var loyaltyBand: UInt8 = 0
         public var productsBand: UInt8 = 0
-        /// Whether the record names a region code (the code itself is ``CustomerProfile/region``).
-        public var regionCode = ""
 
         public init() {}
     }
@@ -123,14 +126,22 @@ extension CustomerProfile: Codable {
     /// Encodes the state as one base64 string of a little-endian binary layout (version byte first).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(Data(binary()).base64EncodedString())
+        var bytes: [UInt8] = []
+        appendBinary(to: &bytes)
+        try container.encode(Data(bytes).base64EncodedString())
     }
 
-    /// The binary layout.
-    func binary() -> [UInt8] {
-        var out: [UInt8] = []
+    /// The state from the binary layout of ``appendBinary(to:)``, nil for bytes it cannot be.
+    public init?(binary bytes: UnsafeRawBufferPointer) {
+        var reader = ByteReader(bytes: [UInt8](bytes))
+        guard let profile = reader.profile() else { return nil }
+        self = profile
+    }
+
+    /// Appends the binary layout: little-endian numbers, strings and arrays with their length first.
+    public func appendBinary(to out: inout [UInt8]) {
         out.reserveCapacity(
-            96 + 16 * transactions.count + 4 * products.count + 8 * complaints.count + region.utf8.count
+            out.count + 160 + 16 * transactions.count + 4 * products.count + 8 * complaints.count + region.utf8.count
         )
         func put<T: FixedWidthInteger>(_ value: T) {
             withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0) }
@@ -180,7 +191,6 @@ extension CustomerProfile: Codable {
         put(p.regionCode)
         put(accountsOffset)
         put(interactionsOffset)
-        return out
     }
 }
 
@@ -262,7 +272,7 @@ private struct ByteReader {
         p.published.spendBand = read()
         p.published.loyaltyBand = read()
         p.published.productsBand = read()
-        p.published.regionCode = string()
+        p.published.regionCode = read()
         p.accountsOffset = read()
         p.interactionsOffset = read()
         return failed ? nil : p
@@ -313,4 +323,30 @@ func fnv1a(_ text: String) -> UInt32 {
         hash = hash &* 16_777_619
     }
     return hash == 0 ? 1 : hash
+}
+
+/// The store's value: the profile behind a reference, so that the store's hash table — sized
+/// for a million customers at a load factor of at most 3/4 — holds 8 bytes per slot, not the
+/// profile itself.
+///
+/// - Important: the processor mutates a box in place and then puts it again (which marks it for
+///   the changelog); nothing else holds a box.
+public final class ProfileBox: Codable, @unchecked Sendable {
+    /// The customer's state.
+    public var profile: CustomerProfile
+
+    /// Boxes `profile`.
+    public init(_ profile: CustomerProfile) { self.profile = profile }
+
+    /// Decodes the profile's Codable form.
+    public init(from decoder: any Decoder) throws { profile = try CustomerProfile(from: decoder) }
+
+    /// Encodes the profile's Codable form.
+    public func encode(to encoder: any Encoder) throws { try profile.encode(to: encoder) }
+
+    /// The changelog codec: the profile's binary layout.
+    public static let codec = StateCodec<ProfileBox>(
+        encode: { box, bytes in box.profile.appendBinary(to: &bytes) },
+        decode: { bytes in CustomerProfile(binary: bytes).map(ProfileBox.init) }
+    )
 }

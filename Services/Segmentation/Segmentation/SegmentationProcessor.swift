@@ -37,8 +37,8 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
     public let accountsTopic: String
     /// The output topic, `cs.segments` with the deployment's prefix.
     public let outputTopic: String
-    /// Per-customer state, by customer id.
-    public let customers: KeyedStateStore<CustomerProfile>
+    /// Per-customer state, by customer id (binary on the changelog: ``ProfileBox/codec``).
+    public let customers: KeyedStateStore<ProfileBox>
     public var stores: [any StateStore] { [customers] }
     /// The rules applied.
     public let segmenter: Segmenter
@@ -72,7 +72,7 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
     var clock: EventTimeClock<String>
     private let decoder = FastJSONDecoder()
     private let jsonDecoder = TandemJSON.decoder()
-    private let jsonEncoder = TandemJSON.encoder()
+    private var encoded: [UInt8] = []
     /// The event time each partition's timers were last looked at.
     private var lastTimerCheck: [Int32: Int64] = [:]
     /// Versions found on the output tail during a restore, per partition and customer.
@@ -84,7 +84,8 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
         outputTopic = configuration.topic(Topics.segments)
         customers = KeyedStateStore(
             name: "customers",
-            changelogTopic: configuration.topic(Topics.changelog(service: "segmentation", store: "customers"))
+            changelogTopic: configuration.topic(Topics.changelog(service: "segmentation", store: "customers")),
+            codec: ProfileBox.codec
         )
         clock = EventTimeClock(idleTimeout: .milliseconds(Int64(rules.eventTime.idleTimeoutSeconds * 1000)))
         segmenter = Segmenter(rules: rules.segmentation)
@@ -106,7 +107,8 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
             }
             let customerId = event.customerId
             try Self.checkKey(record, customerId)
-            var state = customers.get(customerId, partition: partition) ?? CustomerProfile()
+            let box = customers.get(customerId, partition: partition)
+            var state = box?.profile ?? CustomerProfile()
             if record.offset <= state.accountsOffset {
                 countReplay()
                 return
@@ -115,7 +117,7 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
             // Remembered only with a change worth writing: replaying an event that changed
             // nothing changes nothing again.
             if changed { state.accountsOffset = record.offset }
-            finish(customerId, state, changed: changed, record: record, wallNow: wallNow, into: &output)
+            finish(customerId, box, state, changed: changed, record: record, wallNow: wallNow, into: &output)
         } else {
             let raw: RawInteraction
             do {
@@ -131,7 +133,8 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
                 throw ProcessingFailure(reason: "invalid", message: "occurredAt and kind are required")
             }
             try Self.checkKey(record, customerId)
-            var state = customers.get(customerId, partition: partition) ?? CustomerProfile()
+            let box = customers.get(customerId, partition: partition)
+            var state = box?.profile ?? CustomerProfile()
             if record.offset <= state.interactionsOffset {
                 countReplay()
                 return
@@ -145,13 +148,14 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
             )
             let changed = segmenter.apply(contact, to: &state)
             if changed { state.interactionsOffset = record.offset }
-            finish(customerId, state, changed: changed, record: record, wallNow: wallNow, into: &output)
+            finish(customerId, box, state, changed: changed, record: record, wallNow: wallNow, into: &output)
         }
     }
 
     /// Publishes the segment if it changed, stores the state, observes event time, sets the timer.
     private func finish(
         _ customerId: String,
+        _ box: ProfileBox?,
         _ updated: CustomerProfile,
         changed: Bool,
         record: InputRecord,
@@ -171,7 +175,12 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
             publishedMetric.increment()
         }
         if changed || segment != nil {
-            customers.put(customerId, state, partition: partition, offset: record.offset)
+            if let box {
+                box.profile = state
+                customers.put(customerId, box, partition: partition, offset: record.offset)
+            } else {
+                customers.put(customerId, ProfileBox(state), partition: partition, offset: record.offset)
+            }
         }
         if state.asOf != .min {
             clock.observe(partition: partition, eventTime: state.asOf, wallNow: wallNow)
@@ -197,9 +206,10 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
         guard let now = clock.eventTime(partition: partition) else { return }
         lastTimerCheck[partition] = now
         for (customerId, _) in clock.dueTimers(partition: partition) {
-            guard var state = customers.get(customerId, partition: partition),
+            guard let box = customers.get(customerId, partition: partition),
                 let offset = customers.offset(of: customerId, partition: partition)
             else { continue }
+            var state = box.profile
             let before = state
             segmenter.advance(&state, to: now)
             if let segment = segmenter.segment(of: &state, customerId: customerId) {
@@ -208,7 +218,10 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
                 publishedByTimers += 1
                 timerMetric.increment()
             }
-            if state != before { customers.put(customerId, state, partition: partition, offset: offset) }
+            if state != before {
+                box.profile = state
+                customers.put(customerId, box, partition: partition, offset: offset)
+            }
             schedule(customerId, state, partition: partition)
         }
     }
@@ -221,9 +234,10 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
             }
             tailVersions[partition]?[segment.customerId] = nil
         }
-        // Encoding a record of strings and finite numbers cannot fail.
-        guard let bytes = try? jsonEncoder.encode(segment) else { return }
-        output.send(topic: outputTopic, partition: partition, key: Array(segment.customerId.utf8), value: Array(bytes))
+        encoded.removeAll(keepingCapacity: true)
+        // A record of strings, finite numbers and an event time in years 1–9999 always encodes.
+        guard (try? FastJSON.encode(segment, into: &encoded)) != nil else { return }
+        output.send(topic: outputTopic, partition: partition, key: Array(segment.customerId.utf8), value: encoded)
     }
 
     private func countReplay() {
@@ -254,12 +268,12 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
             // Tail versions the changelog already reflects need no guard.
             if var tails = tailVersions[partition] {
                 tails = tails.filter { customerId, version in
-                    Int(customers.get(customerId, partition: partition)?.version ?? 0) < version
+                    Int(customers.get(customerId, partition: partition)?.profile.version ?? 0) < version
                 }
                 tailVersions[partition] = tails.isEmpty ? nil : tails
             }
-            for (customerId, state) in customers.entries(partition: partition) {
-                schedule(customerId, state, partition: partition)
+            for (customerId, box) in customers.entries(partition: partition) {
+                schedule(customerId, box.profile, partition: partition)
             }
         }
     }

@@ -163,9 +163,9 @@ public struct Segmenter: Sendable {
     private func prune(_ state: inout CustomerProfile) {
         guard !state.transactions.isEmpty else { return }
         let since = state.asOf - Int64(rules.rfm.windowDays) * Self.day
-        let keptBills = Set(lastBills(state).map(\.period))
         let excess = state.transactions.count - CustomerProfile.maxTransactions
         guard state.transactions[0].at < since || excess > 0 else { return }
+        let keptBills = Set(lastBills(state).map(\.period))
         var removed = 0
         state.transactions.removeAll { transaction in
             if keptBills.contains(transaction.period) { return false }
@@ -230,7 +230,7 @@ public struct Segmenter: Sendable {
         b.regionClass = regionClass
         b.regionCoefficient = rules.regions.classes[regionClass] ?? 1
         b.evaluation.regionClass = UInt8(clamping: classNames.firstIndex(of: regionClass) ?? 0)
-        b.evaluation.regionCode = state.region
+        b.evaluation.regionCode = state.region.isEmpty ? 0 : fnv1a(state.region)
         // Composite score.
         if state.joinedAt != .min {
             b.tenureYears = Double(Timestamp.wholeMonths(fromMilliseconds: state.joinedAt, to: asOf)) / 12
@@ -540,12 +540,22 @@ public struct Segmenter: Sendable {
         String((Timestamp.format(Timestamp.date(millisecondsSince1970: millis)) ?? "").prefix(10))
     }
 
-    /// `value` with `places` decimals; `trim` drops trailing zeros (1.30 → 1.3).
+    /// `value` with `places` (0–6) decimals, halves away from zero; `trim` drops trailing zeros
+    /// (1.30 → 1.3). Plain integer arithmetic: `String(format:)` costs microseconds a call.
     static func decimal(_ value: Double, _ places: Int, trim: Bool = false) -> String {
-        var text = String(format: "%.\(places)f", value)
-        if trim, text.contains(".") {
-            while text.hasSuffix("0") { text.removeLast() }
-            if text.hasSuffix(".") { text.removeLast() }
+        guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
+        var scale: Int64 = 1
+        for _ in 0..<places { scale *= 10 }
+        let scaled = Int64((abs(value) * Double(scale)).rounded(.toNearestOrAwayFromZero))
+        var text = scaled < 0 || value >= 0 || scaled == 0 ? "" : "-"
+        text += String(scaled / scale)
+        if places > 0 {
+            var fraction = String(scaled % scale)
+            fraction = String(repeating: "0", count: places - fraction.count) + fraction
+            if trim {
+                while fraction.hasSuffix("0") { fraction.removeLast() }
+            }
+            if !fraction.isEmpty { text += "." + fraction }
         }
         return text
     }

@@ -37,4 +37,9 @@ tandem_ceiling_result tandem_ceiling_passthrough(const char *bootstrap, const ch
                                                  tandem_ceiling_conf consumer_conf,
                                                  tandem_ceiling_conf producer_conf);
 
+// Bytes of live malloc allocations (glibc mallinfo2: arena in use + mmapped blocks), for the
+// benchmarks' state-size measurement (`tandem bench segmentation`): <malloc.h> is not part of
+// Swift's Glibc module, and this bench-only target is the one C target the CLI links.
+int64_t tandem_ceiling_heap_in_use(void);
+
 #endif
