@@ -71,6 +71,7 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
     /// Event time per partition, one timer per customer.
     var clock: EventTimeClock<String>
     private let decoder = FastJSONDecoder()
+    private let accountDecoder = FastAccountEventDecoder()
     private let jsonDecoder = TandemJSON.decoder()
     private var encoded: [UInt8] = []
     /// The event time each partition's timers were last looked at.
@@ -101,7 +102,7 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
         if record.topic == accountsTopic {
             let event: AccountEvent
             do {
-                event = try TandemJSON.decode(AccountEvent.self, from: value)
+                event = try accountDecoder.decode(value)
             } catch {
                 throw Self.decodingFailure(error)
             }
