@@ -114,7 +114,7 @@ let package = Package(
         ),
         .target(
             name: "Segmentation",
-            dependencies: ["Models", "ServiceKit", "Kafka"],
+            dependencies: ["Models", "ServiceKit", "Kafka", .product(name: "Metrics", package: "swift-metrics")],
             path: "Services/Segmentation/Segmentation",
             swiftSettings: strictSwift
         ),
@@ -157,6 +157,7 @@ let package = Package(
                 "ServiceKit",
                 "CKafkaCeiling",
                 "Intake",
+                "Segmentation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -187,6 +188,14 @@ let package = Package(
             name: "IntakeTests",
             dependencies: ["Intake", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
             path: "Tests/IntakeTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "SegmentationTests",
+            dependencies: [
+                "Segmentation", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/SegmentationTests",
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -170,7 +170,7 @@ public enum FastJSON {
     }
 
     /// Sums the strings of a record for ``FastJSONWriter/bound(strings:stringBytes:)``.
-    private struct Bound {
+    struct Bound {
         private var strings = 0
         private var stringBytes = 0
 
@@ -194,7 +194,7 @@ public enum FastJSON {
 
     // MARK: - The reference's encoding errors
 
-    private static func millis(_ field: String, _ date: Date) throws(ModelError) -> Int64 {
+    static func millis(_ field: String, _ date: Date) throws(ModelError) -> Int64 {
         guard let millis = FastJSONWriter.millis(date) else {
             // Foundation's `Date.description` traps on a non-finite date (the reference encoder
             // does, when it builds this message); name such a date by its interval instead.
@@ -205,7 +205,7 @@ public enum FastJSON {
         return millis
     }
 
-    private static func finite(_ field: String, _ value: Double?) throws(ModelError) {
+    static func finite(_ field: String, _ value: Double?) throws(ModelError) {
         guard let value, !value.isFinite else { return }
         throw .encoding(message: "\(field): cannot encode \(value): Unable to encode Double.\(value) directly in JSON.")
     }

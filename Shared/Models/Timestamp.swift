@@ -110,6 +110,19 @@ public enum Timestamp {
 
     static func isLeap(_ year: Int) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
 
+    /// Whole calendar months (UTC) from `start` to `end`, both ms since the epoch: 2020-01-15 to
+    /// 2025-01-15 is 60, to 2025-01-14 is 59; 0 when `end` is not after `start`.
+    public static func wholeMonths(fromMilliseconds start: Int64, to end: Int64) -> Int {
+        guard end > start else { return 0 }
+        let (startDays, startMs) = floorDivide(start, 86_400_000)
+        let (endDays, endMs) = floorDivide(end, 86_400_000)
+        let a = civil(fromDays: startDays)
+        let b = civil(fromDays: endDays)
+        var months = (b.year * 12 + b.month) - (a.year * 12 + a.month)
+        if b.day < a.day || (b.day == a.day && endMs < startMs) { months -= 1 }
+        return max(0, months)
+    }
+
     static func daysIn(month: Int, year: Int) -> Int {
         switch month {
         case 2: return isLeap(year) ? 29 : 28

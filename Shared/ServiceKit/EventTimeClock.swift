@@ -83,6 +83,11 @@ public struct EventTimeClock<TimerKey: Hashable & Sendable>: Sendable {
         return due
     }
 
+    /// The deadline `key` is scheduled at in `partition`, nil when it has no timer.
+    public func deadline(of key: TimerKey, partition: Int32) -> Int64? {
+        partitions[partition]?.timers.deadline(of: key)
+    }
+
     /// Number of timers waiting in a partition.
     public func timerCount(partition: Int32) -> Int { partitions[partition]?.timers.count ?? 0 }
 
@@ -97,6 +102,8 @@ struct TimerHeap<Key: Hashable & Sendable>: Sendable {
     private var current: [Key: Int64] = [:]
 
     var count: Int { current.count }
+
+    func deadline(of key: Key) -> Int64? { current[key] }
 
     mutating func insert(_ key: Key, deadline: Int64) {
         current[key] = deadline

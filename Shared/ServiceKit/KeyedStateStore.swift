@@ -29,22 +29,17 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
     private var tables: [Int32: [String: Entry]] = [:]
     /// Keys changed since the last flush, per partition (nil value: deleted).
     private var dirty: [Int32: [String: Entry?]] = [:]
+    private let encoder = JSONEncoder()
     private let decoder = JSONDecoder()
-    /// Writes a value's JSON: its own ``ChangelogValue`` encoding when it has one, else JSONEncoder.
-    private let writeValue: (Value, inout [UInt8]) throws -> Void
-    private var scratch: [UInt8] = []
+    private let codec: StateCodec<Value>?
+    private var buffer: [UInt8] = []
 
-    public init(name: String, changelogTopic: String) {
+    /// - Parameter codec: a compact binary changelog encoding of the values; nil: JSON
+    ///   (`{"o": offset, "v": value}`).
+    public init(name: String, changelogTopic: String, codec: StateCodec<Value>? = nil) {
         self.name = name
         self.changelogTopic = changelogTopic
-        if Value.self is any ChangelogValue.Type {
-            writeValue = { value, bytes in
-                (value as! any ChangelogValue).appendChangelogJSON(to: &bytes)
-            }
-        } else {
-            let encoder = JSONEncoder()
-            writeValue = { value, bytes in bytes.append(contentsOf: try encoder.encode(value)) }
-        }
+        self.codec = codec
     }
 
     /// The value of `key` in `partition`.
@@ -57,6 +52,12 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
     public func lookup(_ key: String, partition: Int32) -> (value: Value, offset: Int64)? {
         guard let entry = tables[partition]?[key] else { return nil }
         return (entry.value, entry.offset)
+    }
+
+    /// The input offset that last changed `key` in `partition` (to re-put a value changed by a
+    /// timer, not by an input record, without losing what it says about replays).
+    public func offset(of key: String, partition: Int32) -> Int64? {
+        tables[partition]?[key]?.offset
     }
 
     /// True when the change made by the input record at `offset` is already in the state
@@ -94,35 +95,24 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
 
     public var hasChanges: Bool { dirty.values.contains { !$0.isEmpty } }
 
-    /// One record per changed key: `{"o":<input offset>,"v":<value JSON>}`, or a tombstone.
     public func appendChanges(to batch: inout ProducerBatch) throws {
         for (partition, changes) in dirty {
             for (key, entry) in changes {
+                buffer.removeAll(keepingCapacity: true)
+                if let codec, let entry {
+                    withUnsafeBytes(of: entry.offset.littleEndian) { buffer.append(contentsOf: $0) }
+                    codec.encode(entry.value, &buffer)
+                } else if let entry {
+                    buffer.append(contentsOf: try encoder.encode(Envelope(o: entry.offset, v: entry.value)))
+                }
                 var key = key
-                if let entry {
-                    scratch.removeAll(keepingCapacity: true)
-                    scratch.append(contentsOf: #"{"o":"#.utf8)
-                    scratch.append(contentsOf: String(entry.offset).utf8)
-                    scratch.append(contentsOf: #","v":"#.utf8)
-                    try writeValue(entry.value, &scratch)
-                    scratch.append(UInt8(ascii: "}"))
-                    key.withUTF8 { key in
-                        scratch.withUnsafeBytes { value in
-                            batch.append(
-                                topic: changelogTopic,
-                                partition: partition,
-                                key: UnsafeRawBufferPointer(key),
-                                value: value
-                            )
-                        }
-                    }
-                } else {
-                    key.withUTF8 { key in
+                key.withUTF8 { key in
+                    buffer.withUnsafeBytes { value in
                         batch.append(
                             topic: changelogTopic,
                             partition: partition,
                             key: UnsafeRawBufferPointer(key),
-                            value: nil
+                            value: entry == nil ? nil : value
                         )
                     }
                 }
@@ -142,6 +132,16 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
             tables[partition]?.removeValue(forKey: key)
             return
         }
+        if let codec {
+            guard bytes.count >= 8,
+                let value = bytes.withUnsafeBytes({ codec.decode(UnsafeRawBufferPointer(rebasing: $0[8...])) })
+            else {
+                throw StateCodecError(store: name, key: key)
+            }
+            let offset = bytes.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(as: Int64.self)) }
+            tables[partition, default: [:]][key] = Entry(value: value, offset: offset)
+            return
+        }
         let envelope = try decoder.decode(Envelope.self, from: Data(bytes))
         tables[partition, default: [:]][key] = Entry(value: envelope.v, offset: envelope.o)
     }
@@ -157,30 +157,46 @@ public final class KeyedStateStore<Value: Codable & Sendable>: StateStore, @unch
     }
 
     /// The changelog value: the state and the input offset that produced it.
-    private struct Envelope: Decodable {
+    private struct Envelope: Codable {
         var o: Int64
         var v: Value
     }
 }
 
-/// A state value that writes its own JSON for the changelog, faster than `JSONEncoder` on a hot
-/// path. What it writes must decode with `JSONDecoder` as the same value (restores use it).
-public protocol ChangelogValue {
-    func appendChangelogJSON(to bytes: inout [UInt8])
-}
+/// A compact binary changelog encoding for a ``KeyedStateStore``'s values: JSON costs
+/// microseconds per changed key, and the changelog is written for every changed key.
+///
+/// On the changelog a value is the 8-byte little-endian input offset followed by `encode`'s bytes.
+public struct StateCodec<Value>: Sendable {
+    /// Appends the value's bytes.
+    public var encode: @Sendable (Value, inout [UInt8]) -> Void
+    /// The value of the bytes `encode` wrote, nil for bytes it cannot read.
+    public var decode: @Sendable (UnsafeRawBufferPointer) -> Value?
 
-extension Int64: ChangelogValue {
-    public func appendChangelogJSON(to bytes: inout [UInt8]) { bytes.append(contentsOf: String(self).utf8) }
-}
-
-extension Int: ChangelogValue {
-    public func appendChangelogJSON(to bytes: inout [UInt8]) { bytes.append(contentsOf: String(self).utf8) }
-}
-
-extension Bool: ChangelogValue {
-    public func appendChangelogJSON(to bytes: inout [UInt8]) {
-        bytes.append(contentsOf: (self ? "true" : "false").utf8)
+    public init(
+        encode: @escaping @Sendable (Value, inout [UInt8]) -> Void,
+        decode: @escaping @Sendable (UnsafeRawBufferPointer) -> Value?
+    ) {
+        self.encode = encode
+        self.decode = decode
     }
+}
+
+extension StateCodec where Value == Int64 {
+    /// An `Int64` as 8 little-endian bytes.
+    public static var int64: StateCodec<Int64> {
+        StateCodec(
+            encode: { value, bytes in withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) } },
+            decode: { bytes in bytes.count == 8 ? Int64(littleEndian: bytes.loadUnaligned(as: Int64.self)) : nil }
+        )
+    }
+}
+
+/// A changelog record a ``StateCodec`` cannot read.
+public struct StateCodecError: Error, CustomStringConvertible {
+    public var store: String
+    public var key: String
+    public var description: String { "store \(store): the changelog value of a key cannot be read" }
 }
 
 /// What ``ProcessingLoop`` needs of a state store.

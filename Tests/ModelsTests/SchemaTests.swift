@@ -87,6 +87,12 @@ struct SchemaTests {
             )
             try add("suppression-\(reason.rawValue)", "lead-suppression", suppression)
         }
+        try add("segment", "segment", CustomerSegmentTests.sample())
+        var firstSegment = CustomerSegmentTests.sample()
+        firstSegment.arpu = nil
+        firstSegment.rfm = nil
+        firstSegment.region = nil
+        try add("segment-without-bills", "segment", firstSegment)
         try add("dead-letter-fixture", "dead-letter", try fixtureRecord(DeadLetter.self, "dead-letter-base64"))
         let deadLetter = DeadLetter(
             service: "leads",
@@ -182,6 +188,22 @@ struct SchemaTests {
             "outcome-unknown",
             "lead-outcome",
             #"{"leadId":"l","customerId":"c","at":"2026-11-25T08:00:00Z","outcome":"maybe"}"#
+        )
+        let segment = String(decoding: try TandemJSON.encode(CustomerSegmentTests.sample()), as: UTF8.self)
+        bad(
+            "segment-tier-gold",
+            "segment",
+            segment.replacingOccurrences(of: #""tier":"high""#, with: #""tier":"gold""#)
+        )
+        bad(
+            "segment-rfm-6",
+            "segment",
+            segment.replacingOccurrences(of: #""recency":5"#, with: #""recency":6"#)
+        )
+        bad(
+            "segment-unknown-change",
+            "segment",
+            segment.replacingOccurrences(of: #""changed":["tier""#, with: #""changed":["mood""#)
         )
         bad(
             "dead-letter-key-without-encoding",
@@ -286,6 +308,10 @@ struct SchemaTests {
             enumValues(try schema("dead-letter"), "properties", "payloadEncoding")
                 == Set(DeadLetter.Encoding.allCases.map(\.rawValue))
         )
+        let segment = try schema("segment")
+        #expect(enumValues(segment, "properties", "tier") == Set(Rules.Tier.allCases.map(\.rawValue)))
+        #expect(enumValues(segment, "properties", "churnRisk") == Set(Rules.Level.allCases.map(\.rawValue)))
+        #expect(enumValues(segment, "properties", "activity") == Set(ActivityState.allCases.map(\.rawValue)))
         #expect(
             enumValues(try schema("account-event"), "properties", "type")
                 == Set(AccountEvent.EventType.allCases.map(\.rawValue))

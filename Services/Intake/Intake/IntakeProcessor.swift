@@ -82,7 +82,8 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
         outputTopic = configuration.topic(Topics.interactions)
         dedup = KeyedStateStore(
             name: "dedup",
-            changelogTopic: configuration.topic(Topics.changelog(service: "intake", store: "dedup"))
+            changelogTopic: configuration.topic(Topics.changelog(service: "intake", store: "dedup")),
+            codec: .int64
         )
         self.rules = rules
         encoded.reserveCapacity(4096)

@@ -78,6 +78,12 @@ extension Rules {
                     .init(name: "silver", atLeast: 2000),
                     .init(name: "gold", atLeast: 5000),
                     .init(name: "platinum", atLeast: 10000),
+                ],
+                productsHeld: [
+                    .init(name: "none", atLeast: 0),
+                    .init(name: "single", atLeast: 1),
+                    .init(name: "dual", atLeast: 2),
+                    .init(name: "multi", atLeast: 3),
                 ]
             )
         ),

@@ -356,6 +356,14 @@ extension Rules.Segmentation {
         /// Whether any region's center serves the customer (not only the home region's).
         public var crossRegionService: Bool
 
+        /// Makes a policy.
+        public init(queue: String, dedicatedAccountManager: Bool, priority: Int, crossRegionService: Bool) {
+            self.queue = queue
+            self.dedicatedAccountManager = dedicatedAccountManager
+            self.priority = priority
+            self.crossRegionService = crossRegionService
+        }
+
         func validate(at path: String) throws(RulesError) {
             try RuleChecks.name("\(path).queue", queue)
             try RuleChecks.range("\(path).priority", priority, 1...9)
@@ -437,11 +445,14 @@ extension Rules.Segmentation {
         public var monthlySpend: [Band]
         /// Bands of loyalty points.
         public var loyaltyPoints: [Band]
+        /// Bands of the number of distinct products held: products purchased and the current plan.
+        public var productsHeld: [Band]
 
         func validate(at path: String) throws(RulesError) {
             try Band.validate(tenureYears, at: "\(path).tenureYears")
             try Band.validate(monthlySpend, at: "\(path).monthlySpend")
             try Band.validate(loyaltyPoints, at: "\(path).loyaltyPoints")
+            try Band.validate(productsHeld, at: "\(path).productsHeld")
         }
     }
 
