@@ -131,7 +131,10 @@ let package = Package(
         ),
         .target(
             name: "KPI",
-            dependencies: ["Models", "ServiceKit", "Kafka"],
+            dependencies: [
+                "Models", "ServiceKit", "Kafka", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             path: "Services/KPI/KPI",
             swiftSettings: strictSwift
         ),
@@ -179,6 +182,12 @@ let package = Package(
             name: "IntakeTests",
             dependencies: ["Intake", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
             path: "Tests/IntakeTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "KPITests",
+            dependencies: ["KPI", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/KPITests",
             swiftSettings: strictSwift
         ),
         .testTarget(
