@@ -16,7 +16,14 @@ final class GroupMember: @unchecked Sendable {
     /// - Parameters:
     ///   - executable: the binary's name next to `tandem` (`tandem`, `tandem-intake`, …).
     ///   - arguments: its arguments.
-    init(_ executable: String, arguments: [String] = [], cluster: EmbeddedKafkaCluster, group: String) throws {
+    ///   - environment: more variables (e.g. `TANDEM_RULES`, `TANDEM_TOPIC_PREFIX`).
+    init(
+        _ executable: String,
+        arguments: [String] = [],
+        cluster: EmbeddedKafkaCluster,
+        group: String,
+        environment extra: [String: String] = [:]
+    ) throws {
         name = executable
         process.executableURL = try tandemBinary().deletingLastPathComponent().appendingPathComponent(executable)
         process.arguments = arguments
@@ -28,6 +35,7 @@ final class GroupMember: @unchecked Sendable {
             "KAFKA_FETCH_WAIT_MAX_MS": "10", "KAFKA_SESSION_TIMEOUT_MS": "6000",
             "KAFKA_HEARTBEAT_INTERVAL_MS": "300", "TANDEM_LOG_LEVEL": "warning",
         ]) { _, new in new }
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         process.standardOutput = FileHandle.nullDevice
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(executable)-\(port).log")

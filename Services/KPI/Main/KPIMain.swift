@@ -14,7 +14,12 @@ enum KPIMain {
         if environment["KAFKA_PARTITION_ASSIGNMENT_STRATEGY"] == nil {
             environment["KAFKA_PARTITION_ASSIGNMENT_STRATEGY"] = "range"
         }
-        let partitions = await KPIStartup.partitionCount(environment: environment)
+        guard let partitions = await KPIStartup.partitionCount(environment: environment) else {
+            FileHandle.standardError.write(
+                Data("configuration error: KAFKA_BROKERS: cannot describe cs.interactions within a minute\n".utf8)
+            )
+            exit(2)
+        }
         let code = await TandemService.main(name: "kpi", defaultPort: 8084, environment: environment) {
             configuration,
             rules in
