@@ -152,6 +152,7 @@ let package = Package(
                 "Models",
                 "ServiceKit",
                 "CKafkaCeiling",
+                "KPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -14,6 +14,6 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract:
             "Benchmarks on the embedded broker; each takes --json and then prints one JSON object as its last line.",
-        subcommands: [KafkaBenchCommand.self, KitBenchCommand.self]
+        subcommands: [KafkaBenchCommand.self, KitBenchCommand.self, KPIBenchCommand.self]
     )
 }

@@ -37,6 +37,25 @@ public struct CellKey: Hashable, Sendable {
 public struct Cell: Sendable {
     public var counters: KPICounters
     public var offset: Int64
+    /// Changed since the last flush (its key is in the table's dirty list).
+    var dirty = false
+
+    public init(counters: KPICounters, offset: Int64) {
+        self.counters = counters
+        self.offset = offset
+    }
+
+    /// Adds the record's counters unless the cell already holds it.
+    /// - Returns: 0 for a replay, 1 when added, 2 when added and newly dirty.
+    mutating func add(_ other: KPICounters, offset: Int64, tallies: [String]) -> Int {
+        guard offset > self.offset else { return 0 }
+        counters.merge(other)
+        for tally in tallies { counters.tallies[tally, default: 0] += 1 }
+        self.offset = offset
+        if dirty { return 1 }
+        dirty = true
+        return 2
+    }
 }
 
 /// The counters on the wire (changelog, partials): positional values and tallies.
@@ -52,23 +71,46 @@ struct CountersWire: Codable, Sendable {
     var counters: KPICounters { KPICounters(values: c, tallies: t ?? [:]) }
 }
 
+/// A window size (code) and start.
+struct WindowStart: Hashable {
+    var size: UInt8
+    var start: Int64
+}
+
+/// A cell key with its dimension value interned: hashing four integers instead of a string is
+/// what makes twenty cell updates per event cheap.
+struct PackedKey: Hashable {
+    var start: Int64
+    var valueID: Int32
+    var source: UInt8
+    var size: UInt8
+    var dimension: UInt8
+}
+
+extension KPIDimension {
+    var code: UInt8 { UInt8(Self.allCases.firstIndex(of: self)!) }
+}
+
 /// The open windows' counters of each partition, backed by the changelog `cs.kpi.windows`.
 ///
 /// Like ``KeyedStateStore`` (changes coalesced per key between commits, every cell remembers the
 /// input offset that last changed it, so a record replayed after a crash is not added twice to a
-/// cell whose change already reached the changelog), but with a struct key and a compact
+/// cell whose change already reached the changelog), but with interned keys and a hand-written
 /// encoding: the hot path of the service adds to some twenty cells per event.
 ///
 /// - Important: not thread-safe; used only from its ``ProcessingLoop``'s task.
 public final class CellStore: StateStore, @unchecked Sendable {
     final class Table {
-        var cells: [CellKey: Cell] = [:]
-        var dirty = Set<CellKey>()
+        var cells: [PackedKey: Cell] = [:]
+        /// Keys changed or deleted since the last flush (a changed cell also has its flag set).
+        var dirty: [PackedKey] = []
     }
 
     public let changelogTopic: String
     private var tables: [Int32: Table] = [:]
-    private let encoder = JSONEncoder()
+    /// Interned dimension values (channels, departments, tiers, topics, queues: a bounded set).
+    private var valueIDs: [String: Int32] = [:]
+    private var values: [String] = []
     private let decoder = JSONDecoder()
 
     public init(changelogTopic: String) {
@@ -82,92 +124,200 @@ public final class CellStore: StateStore, @unchecked Sendable {
         return table
     }
 
+    /// The id of a dimension value.
+    public func intern(_ value: String) -> Int32 {
+        if let id = valueIDs[value] { return id }
+        let id = Int32(values.count)
+        values.append(value)
+        valueIDs[value] = id
+        return id
+    }
+
+    private static let dimensions = KPIDimension.allCases
+    private static let sizes: [KPIWindowSize] = [.minute, .hour, .day]
+
+    func pack(_ key: CellKey) -> PackedKey {
+        PackedKey(
+            start: key.start,
+            valueID: intern(key.value),
+            source: key.source,
+            size: key.size.code,
+            dimension: key.dimension.code
+        )
+    }
+
+    func unpack(_ key: PackedKey) -> CellKey {
+        CellKey(
+            source: key.source,
+            size: Self.sizes[Int(key.size)],
+            start: key.start,
+            dimension: Self.dimensions[Int(key.dimension)],
+            value: values[Int(key.valueID)]
+        )
+    }
+
     /// Adds `counters` to a cell, unless the record at `offset` already changed it (a replay).
     /// - Returns: false for a replay.
     @discardableResult
     public func add(_ counters: KPICounters, to key: CellKey, partition: Int32, offset: Int64) -> Bool {
-        let table = table(partition)
-        if let cell = table.cells[key], cell.offset >= offset { return false }
-        table.cells[key, default: Cell(counters: KPICounters(), offset: offset)].counters.merge(counters)
-        table.cells[key]!.offset = offset
-        table.dirty.insert(key)
-        return true
+        add(counters, to: pack(key), table: table(partition), offset: offset)
+    }
+
+    /// The hot path: the value interned by the caller (see ``intern(_:)``); one hash lookup.
+    @discardableResult
+    public func add(
+        _ counters: KPICounters,
+        source: UInt8,
+        size: KPIWindowSize,
+        start: Int64,
+        dimension: KPIDimension,
+        valueID: Int32,
+        partition: Int32,
+        offset: Int64,
+        tallies: [String] = []
+    ) -> Bool {
+        let key = PackedKey(start: start, valueID: valueID, source: source, size: size.code, dimension: dimension.code)
+        return add(counters, to: key, table: table(partition), offset: offset, tallies: tallies)
+    }
+
+    private func add(
+        _ counters: KPICounters,
+        to key: PackedKey,
+        table: Table,
+        offset: Int64,
+        tallies: [String] = []
+    ) -> Bool {
+        let result = table.cells[key, default: Cell(counters: KPICounters(), offset: .min)].add(
+            counters,
+            offset: offset,
+            tallies: tallies
+        )
+        if result == 2 { table.dirty.append(key) }
+        return result > 0
     }
 
     /// Adds one to tallies of a cell (same replay rule as ``add(_:to:partition:offset:)``, which
     /// must be called for the cell with the same record first).
     public func addTallies(_ keys: [String], to key: CellKey, partition: Int32) {
-        guard !keys.isEmpty, let table = tables[partition], table.cells[key] != nil else { return }
-        for tally in keys { table.cells[key]!.counters.tallies[tally, default: 0] += 1 }
-        table.dirty.insert(key)
+        let packed = pack(key)
+        guard !keys.isEmpty, let table = tables[partition], table.cells[packed] != nil else { return }
+        for tally in keys { table.cells[packed]!.counters.tallies[tally, default: 0] += 1 }
+        if !table.cells[packed]!.dirty {
+            table.cells[packed]!.dirty = true
+            table.dirty.append(packed)
+        }
     }
 
     /// The cell of `key`.
-    public func get(_ key: CellKey, partition: Int32) -> Cell? { tables[partition]?.cells[key] }
+    public func get(_ key: CellKey, partition: Int32) -> Cell? { tables[partition]?.cells[pack(key)] }
 
     /// Every cell of a partition.
-    public func cells(partition: Int32) -> [CellKey: Cell] { tables[partition]?.cells ?? [:] }
+    public func cells(partition: Int32) -> [CellKey: Cell] {
+        var cells: [CellKey: Cell] = [:]
+        for (key, cell) in tables[partition]?.cells ?? [:] { cells[unpack(key)] = cell }
+        return cells
+    }
 
     /// Removes cells (their window is closed).
     public func delete(_ keys: [CellKey], partition: Int32) {
         guard let table = tables[partition] else { return }
-        for key in keys where table.cells.removeValue(forKey: key) != nil { table.dirty.insert(key) }
+        for key in keys {
+            let packed = pack(key)
+            if let removed = table.cells.removeValue(forKey: packed), !removed.dirty { table.dirty.append(packed) }
+        }
     }
 
     /// Partitions held.
     public var partitions: [Int32] { tables.keys.sorted() }
-
-    /// Bytes of the counters held for a partition's cells of one window size (values and tally
-    /// strings; dictionary overhead not included).
-    public func payloadBytes(partition: Int32, size: KPIWindowSize) -> Int {
-        var bytes = 0
-        for (key, cell) in tables[partition]?.cells ?? [:] where key.size == size {
-            bytes += MemoryLayout<CellKey>.stride + key.value.utf8.count + MemoryLayout<Cell>.stride
-            bytes += cell.counters.values.count * 8
-            for (tally, _) in cell.counters.tallies { bytes += tally.utf8.count + 24 }
-        }
-        return bytes
-    }
 
     // MARK: StateStore
 
     public var hasChanges: Bool { tables.values.contains { !$0.dirty.isEmpty } }
 
     public func appendChanges(to batch: inout ProducerBatch) throws {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(512)
         for (partition, table) in tables where !table.dirty.isEmpty {
             for key in table.dirty {
                 var value: [UInt8]?
-                if let cell = table.cells[key] { value = Self.encode(cell) }
-                batch.append(topic: changelogTopic, partition: partition, key: Array(key.text.utf8), value: value)
+                if let cell = table.cells[key], cell.dirty {
+                    buffer.removeAll(keepingCapacity: true)
+                    Self.encode(cell, into: &buffer)
+                    value = buffer
+                }
+                batch.append(
+                    topic: changelogTopic,
+                    partition: partition,
+                    key: Array(unpack(key).text.utf8),
+                    value: value
+                )
             }
         }
     }
 
     /// `{"o":offset,"c":[…],"t":{…}}`, written by hand: this runs for every changed cell.
-    static func encode(_ cell: Cell) -> [UInt8] {
-        var text = "{\"o\":\(cell.offset),\"c\":["
-        var first = true
-        for value in cell.counters.values {
-            if !first { text += "," }
-            first = false
-            text += String(value)
+    static func encode(_ cell: Cell, into out: inout [UInt8]) {
+        out.append(contentsOf: #"{"o":"#.utf8)
+        appendInteger(cell.offset, to: &out)
+        out.append(contentsOf: #","c":["#.utf8)
+        for (index, value) in cell.counters.values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            appendInteger(value, to: &out)
         }
-        text += "]"
+        out.append(UInt8(ascii: "]"))
         if !cell.counters.tallies.isEmpty {
-            text += ",\"t\":{"
-            first = true
-            for (key, count) in cell.counters.tallies.sorted(by: { $0.key < $1.key }) {
-                if !first { text += "," }
-                first = false
-                text += Self.jsonString(key) + ":" + String(count)
+            out.append(contentsOf: #","t":{"#.utf8)
+            for (index, (key, count)) in cell.counters.tallies.sorted(by: { $0.key < $1.key }).enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: jsonString(key).utf8)
+                out.append(UInt8(ascii: ":"))
+                appendInteger(count, to: &out)
             }
-            text += "}"
+            out.append(UInt8(ascii: "}"))
         }
-        text += "}"
-        return Array(text.utf8)
+        out.append(UInt8(ascii: "}"))
+    }
+
+    static func encode(_ cell: Cell) -> [UInt8] {
+        var out: [UInt8] = []
+        encode(cell, into: &out)
+        return out
+    }
+
+    /// Decimal digits of an integer.
+    static func appendInteger(_ value: Int64, to out: inout [UInt8]) {
+        if value == 0 {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        if value < 0 {
+            out.append(UInt8(ascii: "-"))
+            if value == .min {
+                out.append(contentsOf: "9223372036854775808".utf8)
+                return
+            }
+        }
+        var magnitude = value.magnitude
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8, UInt8
+            ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while magnitude > 0 {
+                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            }
+            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+        }
     }
 
     static func jsonString(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + text + "\""
+        }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -181,7 +331,19 @@ public final class CellStore: StateStore, @unchecked Sendable {
     }
 
     public func changesFlushed() {
-        for table in tables.values { table.dirty.removeAll(keepingCapacity: true) }
+        for table in tables.values {
+            for key in table.dirty where table.cells[key] != nil { table.cells[key]!.dirty = false }
+            table.dirty.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Every cell of a partition, grouped by window size and start (for closing and updates).
+    func cellsByWindow(partition: Int32) -> [WindowStart: [(key: CellKey, cell: Cell)]] {
+        var windows: [WindowStart: [(key: CellKey, cell: Cell)]] = [:]
+        for (key, cell) in tables[partition]?.cells ?? [:] {
+            windows[WindowStart(size: key.size, start: key.start), default: []].append((unpack(key), cell))
+        }
+        return windows
     }
 
     private struct Envelope: Decodable {
@@ -195,12 +357,13 @@ public final class CellStore: StateStore, @unchecked Sendable {
             let key = CellKey(text: text)
         else { return }
         let table = table(record.partition)
+        let packed = pack(key)
         guard let bytes = record.value else {
-            table.cells.removeValue(forKey: key)
+            table.cells.removeValue(forKey: packed)
             return
         }
         let envelope = try decoder.decode(Envelope.self, from: Data(bytes))
-        table.cells[key] = Cell(
+        table.cells[packed] = Cell(
             counters: KPICounters(values: envelope.c, tallies: envelope.t ?? [:]),
             offset: envelope.o
         )

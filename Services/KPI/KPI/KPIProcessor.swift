@@ -49,7 +49,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     /// Open windows' counters per input partition (`cs.kpi.windows`).
     public let cells: CellStore
     /// Tier and recent contacts per customer (`cs.kpi.customers`).
-    public let customers: KeyedStateStore<CustomerState>
+    public let customers: CustomerStore
     /// `closed|<size>` (stage 1) and `wm|<source>|<size>` (stage 2) event times (`cs.kpi.marks`).
     public let marks: KeyedStateStore<Int64>
     /// The merger's partials `<size>|<start>|<source>` and hour history `hist|<start>` (`cs.kpi.merge`).
@@ -72,6 +72,12 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     private var owned = Set<Int32>()
     private var closed: [Int32: [KPIWindowSize: Int64]] = [:]
     private var changed: [Int32: Set<WindowRef>] = [:]
+    /// The window last inserted into ``changed`` per size: consecutive events mostly share it.
+    private var lastChanged: [ChangedMark?] = [nil, nil, nil]
+    struct ChangedMark: Equatable {
+        var partition: Int32
+        var start: Int64
+    }
     private var lastUpdate: [Int32: [KPIWindowSize: Int64]] = [:]
     private var assignedAt: [Int32: Int64] = [:]
     // Stage 2, per partials partition.
@@ -82,7 +88,6 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
 
     private let decoder = FastJSONDecoder()
     private let jsonDecoder = TandemJSON.decoder()
-    private let encoder = JSONEncoder()
 
     /// Final KPI records published (each window × dimension value once, unless a crash made the
     /// merger publish an identical one again).
@@ -110,8 +115,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         alertsTopic = configuration.topic(Topics.alerts)
         inputTopics = [interactionsTopic, segmentsTopic, leadsTopic, outcomesTopic, suppressionsTopic, partialsTopic]
         cells = CellStore(changelogTopic: configuration.topic(Topics.changelog(service: "kpi", store: "windows")))
-        customers = KeyedStateStore(
-            name: "customers",
+        customers = CustomerStore(
             changelogTopic: configuration.topic(Topics.changelog(service: "kpi", store: "customers"))
         )
         marks = KeyedStateStore(
@@ -130,7 +134,6 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         idleMilliseconds = Int64(rules.eventTime.idleTimeoutSeconds * 1000)
         clock = EventTimeClock(idleTimeout: .milliseconds(idleMilliseconds))
         repeatMilliseconds = Int64(rules.kpi.repeatContactDays) * 86_400_000
-        encoder.outputFormatting = [.sortedKeys]
     }
 
     func grace(_ size: KPIWindowSize) -> Int64 {
@@ -225,7 +228,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         var state = customers.get(segment.customerId, partition: record.partition) ?? CustomerState()
         guard state.tier != tier else { return }
         state.tier = tier
-        customers.put(segment.customerId, state, partition: record.partition, offset: record.offset)
+        customers.put(segment.customerId, state, partition: record.partition)
     }
 
     private func interaction(_ record: InputRecord, _ value: UnsafeRawBufferPointer) throws(ProcessingFailure) {
@@ -246,24 +249,24 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         var isRepeat: Bool?
         var tier: String?
         if let customer = raw.customerId {
-            var state = customers.get(customer, partition: partition)
+            let state = customers.get(customer, partition: partition)
             tier = state?.tier ?? "unknown"
             if let topic = raw.topic, !topic.isEmpty, KPICounting.isCustomerInitiated(kind) {
-                var current = state ?? CustomerState()
-                var recent = current.recent?[topic] ?? []
+                var recent = state?.recent?[topic] ?? []
                 isRepeat = recent.contains {
                     $0[1] < record.offset && $0[0] <= time && time - $0[0] <= repeatMilliseconds
                 }
                 if !recent.contains(where: { $0[1] == record.offset }) {
                     // Forget contacts too old to make a repeat of anything not yet late.
-                    let newest = max(time, recent.map { $0[0] }.max() ?? time)
+                    let newest = max(time, recent.last?[0] ?? time)
                     let horizon = newest - repeatMilliseconds - grace(.day)
-                    recent = recent.filter { $0[0] >= horizon }
+                    if let oldest = recent.first, oldest[0] < horizon { recent.removeAll { $0[0] < horizon } }
                     recent.append([time, record.offset])
                     if recent.count > 64 { recent.removeFirst(recent.count - 64) }
-                    current.recent = (current.recent ?? [:]).merging([topic: recent]) { $1 }
-                    customers.put(customer, current, partition: partition, offset: record.offset)
-                    state = current
+                    var current = state ?? CustomerState()
+                    if current.recent == nil { current.recent = [:] }
+                    current.recent![topic] = recent
+                    customers.put(customer, current, partition: partition)
                 }
             }
         }
@@ -294,6 +297,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     ) throws(ProcessingFailure) {
         let partition = record.partition
         clock.observe(partition: partition, eventTime: time, wallNow: wallClock())
+        let valueIDs = dimensions.map { cells.intern($0.1) }
         var missed: [String] = []
         for size in KPIWindowSize.allCases {
             let window = calendar.window(size, containing: time)
@@ -302,24 +306,29 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
                 continue
             }
             var added = false
-            for (dimension, value) in dimensions {
-                let key = CellKey(
+            for (index, (dimension, _)) in dimensions.enumerated() {
+                let isHourOverall = size == .hour && dimension == .overall
+                if cells.add(
+                    counters,
                     source: source.rawValue,
                     size: size,
                     start: window.start,
                     dimension: dimension,
-                    value: value
-                )
-                if cells.add(counters, to: key, partition: partition, offset: record.offset) {
+                    valueID: valueIDs[index],
+                    partition: partition,
+                    offset: record.offset,
+                    tallies: isHourOverall ? hourTallies : []
+                ) {
                     added = true
-                    if size == .hour, dimension == .overall {
-                        cells.addTallies(hourTallies, to: key, partition: partition)
-                    }
                 } else {
                     replayed += 1
                 }
             }
-            if added { changed[partition, default: []].insert(window) }
+            let mark = ChangedMark(partition: partition, start: window.start)
+            if added, lastChanged[Int(size.code)] != mark {
+                lastChanged[Int(size.code)] = mark
+                changed[partition, default: []].insert(window)
+            }
         }
         if !missed.isEmpty {
             late += 1
@@ -358,10 +367,12 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     /// Publishes the final partials of the windows whose end + grace the partition's event time
     /// has passed, the throttled updates of open windows, and the partition's watermark.
     func closeWindows(partition: Int32, wallNow: Int64, into output: inout ProcessorOutput) {
+        lastChanged = [nil, nil, nil]
         guard let now = clock.eventTime(partition: partition) else { return }
-        var byWindow: [WindowRef: [CellKey: Cell]] = [:]
-        for (key, cell) in cells.cells(partition: partition) {
-            byWindow[calendar.window(key.size, startingAt: key.start), default: [:]][key] = cell
+        var byWindow: [WindowRef: [(key: CellKey, cell: Cell)]] = [:]
+        for (start, windowCells) in cells.cellsByWindow(partition: partition) {
+            guard let size = KPIWindowSize(code: start.size) else { continue }
+            byWindow[calendar.window(size, startingAt: start.start)] = windowCells
         }
         var advanced = false
         for size in KPIWindowSize.allCases {
@@ -370,7 +381,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
                 for (window, windowCells) in byWindow.sorted(by: { $0.key < $1.key })
                 where window.size == size && window.end + grace(size) <= now {
                     sendPartial(window, cells: windowCells, source: partition, final: true, into: &output)
-                    cells.delete(Array(windowCells.keys), partition: partition)
+                    cells.delete(windowCells.map(\.key), partition: partition)
                     changed[partition]?.remove(window)
                 }
                 closed[partition, default: [:]][size] = now
@@ -381,7 +392,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
             if wallNow - (lastUpdate[partition]?[size] ?? .min / 2) >= throttle {
                 let open = (changed[partition] ?? []).filter { $0.size == size }
                 for window in open.sorted() {
-                    sendPartial(window, cells: byWindow[window] ?? [:], source: partition, final: false, into: &output)
+                    sendPartial(window, cells: byWindow[window] ?? [], source: partition, final: false, into: &output)
                     changed[partition]?.remove(window)
                 }
                 if !open.isEmpty { lastUpdate[partition, default: [:]][size] = wallNow }
@@ -392,7 +403,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
 
     private func sendPartial(
         _ window: WindowRef,
-        cells windowCells: [CellKey: Cell],
+        cells windowCells: [(key: CellKey, cell: Cell)],
         source: Int32,
         final: Bool,
         into output: inout ProcessorOutput
@@ -419,9 +430,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
             closed: nil
         )
         let key = window.size == .hour ? "hour" : "\(window.size.rawValue)/\(window.start)"
-        // Encoding plain integers, strings and arrays cannot fail.
-        let value = (try? encoder.encode(message)).map(Array.init) ?? []
-        output.send(topic: partialsTopic, key: Array(key.utf8), value: value)
+        output.send(topic: partialsTopic, key: Array(key.utf8), value: message.json)
     }
 
     private func sendWatermark(source: Int32, into output: inout ProcessorOutput) {
@@ -438,7 +447,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
             cells: nil,
             closed: through
         )
-        let value = (try? encoder.encode(message)).map(Array.init) ?? []
+        let value = message.json
         for target in 0..<partitionCount {
             output.send(topic: partialsTopic, partition: target, key: Array("watermark/\(source)".utf8), value: value)
         }
@@ -681,6 +690,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     }
 
     public func partitionsRevoked(_ partitions: [Int32]) {
+        lastChanged = [nil, nil, nil]
         for partition in partitions {
             owned.remove(partition)
             clock.drop(partition: partition)
