@@ -138,7 +138,10 @@ let package = Package(
         ),
         .target(
             name: "KPI",
-            dependencies: ["Models", "ServiceKit", "Kafka"],
+            dependencies: [
+                "Models", "ServiceKit", "Kafka", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
             path: "Services/KPI/KPI",
             swiftSettings: strictSwift
         ),
@@ -158,6 +161,7 @@ let package = Package(
                 "CKafkaCeiling",
                 "Intake",
                 "Segmentation",
+                "KPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -196,6 +200,12 @@ let package = Package(
                 "Segmentation", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SegmentationTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "KPITests",
+            dependencies: ["KPI", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/KPITests",
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -114,6 +114,18 @@ public enum Topics {
         retentionDays: 30,
         isInternal: false
     )
+    /// The KPI service's internal topic between its stages: one input partition's counters of a
+    /// window (`<size>/<start>`, hours `hour`) or its watermark (`watermark/<partition>`, sent to
+    /// every partition). As many partitions as the customer-keyed inputs; 7 days cover the day
+    /// windows' 48 h grace.
+    public static let kpiPartials = TopicSpec(
+        name: "cs.kpi.partials",
+        key: "window (<size>/<start>, or hour) or watermark/<partition>",
+        customerKeyed: true,
+        compacted: false,
+        retentionDays: 7,
+        isInternal: true
+    )
     public static let deadLetter = TopicSpec(
         name: "cs.deadletter",
         key: "original key",
@@ -136,10 +148,13 @@ public enum Topics {
         changelog(service: "segmentation", store: "customers"),
         changelog(service: "leads", store: "customers"),
         changelog(service: "kpi", store: "windows"),
+        changelog(service: "kpi", store: "customers"),
+        changelog(service: "kpi", store: "marks"),
+        changelog(service: "kpi", store: "merge"),
     ]
 
     /// Every topic the suite needs.
-    public static let all: [TopicSpec] = spec + changelogs
+    public static let all: [TopicSpec] = spec + [kpiPartials] + changelogs
 
     /// The changelog topic of a service's state store.
     public static func changelog(service: String, store: String) -> TopicSpec {

@@ -205,6 +205,92 @@ struct SchemaTests {
             "segment",
             segment.replacingOccurrences(of: #""changed":["tier""#, with: #""changed":["mood""#)
         )
+        // KPI records: a snapshot with every counter set and empty denominators (null KPIs), a report, an alert.
+        var counters = KPICounters()
+        for field in KPICounters.Field.allCases { counters[field] = Int64(field.rawValue) }
+        counters.tallies["suppressed:frequency_cap"] = 2
+        let definitions = KPIDefinitions(
+            shortAbandonSeconds: 5,
+            serviceLevelSeconds: 20,
+            repeatContactDays: 7,
+            timeZone: "Asia/Shanghai",
+            graceSeconds: 300,
+            topTopics: 10
+        )
+        var rates = KPIRates()
+        rates.answerRate = 0.75
+        rates.nps = -12.5
+        try add(
+            "kpi-snapshot",
+            "kpi",
+            KPISnapshot(
+                window: .minute,
+                start: now,
+                end: now.addingTimeInterval(60),
+                dimension: .channel,
+                value: "phone",
+                final: true,
+                counts: KPICounts(counters),
+                kpis: rates,
+                definitions: definitions
+            )
+        )
+        try add(
+            "kpi-empty",
+            "kpi",
+            KPISnapshot(
+                window: .day,
+                start: now,
+                end: now.addingTimeInterval(86_400),
+                dimension: .overall,
+                value: "all",
+                final: false,
+                counts: KPICounts(KPICounters()),
+                kpis: KPIRates(),
+                definitions: definitions
+            )
+        )
+        bad(
+            "kpi-nan",
+            "kpi",
+            String(decoding: try TandemJSON.encode(KPIRates()), as: UTF8.self)
+        )
+        let own = OpinionReport.Mentions(mentions: 5, positive: 1, neutral: 1, negative: 3)
+        try add(
+            "opinion-report",
+            "opinion-report",
+            OpinionReport(
+                period: "hour",
+                start: now,
+                end: now.addingTimeInterval(3600),
+                platforms: [.init(platform: "weibo", brands: [.init(brand: "own", mentions: own)])],
+                brands: [.init(brand: "own", mentions: own, shareOfVoice: 1)],
+                campaigns: [
+                    .init(campaignId: "double11", mentions: .init(mentions: 0, positive: 0, neutral: 0, negative: 0))
+                ],
+                topNegativeTopics: [.init(topic: "network", count: 3)],
+                summary: "5 public mentions.",
+                neutralBand: 0.2
+            )
+        )
+        try add(
+            "alert",
+            "alert",
+            KPIAlert(
+                alertId: "complaint_spike/topic/billing/2026-11-25T08:00:00.000Z",
+                kind: "complaint_spike",
+                subject: "topic",
+                value: "billing",
+                hourStart: now,
+                hourEnd: now.addingTimeInterval(3600),
+                count: 12,
+                trailingMean: 2,
+                trailingHours: 24,
+                factor: 3,
+                minimumCount: 10,
+                message: "12 complaints"
+            )
+        )
         bad(
             "dead-letter-key-without-encoding",
             "dead-letter",
