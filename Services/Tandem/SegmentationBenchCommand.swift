@@ -23,8 +23,8 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
             clock starts; then a ProcessingLoop with the real SegmentationProcessor consumes it (decode,
             segment, publish to cs.segments, changelog, commit). Events per second from its first record to
             its last; median of the repeats.
-            memory: --memory-customers customers (profile, 3 bills, 2 contacts each) go through the same
-            processor in process (no broker), spread over the partitions; bytesPerCustomer = growth of the
+            memory: --memory-customers customers (profile, 3 bills, 2 contacts each, in time order) go
+            through the same processor in process (no broker), spread over the partitions; bytesPerCustomer = growth of the
             malloc heap in use (glibc mallinfo2: every live allocation of the state store, its dictionaries,
             the timer heaps and the processor's maps) ÷ customers, after the changelog's pending changes are
             flushed. The resident-set growth is printed alongside.
@@ -240,10 +240,12 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
         let heapBefore = heapInUse()
         let residentBefore = residentBytes()
         var offsets = [Int64](repeating: 0, count: partitions)
+        // In time order, as a stream arrives: every customer's profile, then every customer's
+        // first bill, and so on.
         let steps = [0, 1, 2, 4, 5, 7]  // profile, bill, contact, bill, contact, bill
-        for customer in 0..<customers {
-            let partition = customer % partitions
-            for step in steps {
+        for step in steps {
+            for customer in 0..<customers {
+                let partition = customer % partitions
                 let at = now - 60 * day + Int64(step) * 6 * day + Int64(customer % 86_400) * 1000
                 let (topic, value) = event(step: step, customer: customer, at: at)
                 let key = Array("C-\(customer)".utf8)
@@ -264,9 +266,9 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
                     }
                 }
                 offsets[partition] += 1
+                // What the loop does after each batch's changelog write.
+                if customer % 4096 == 4095 { processor.customers.changesFlushed() }
             }
-            // What the loop does after each batch's changelog write.
-            if customer % 4096 == 4095 { processor.customers.changesFlushed() }
         }
         processor.customers.changesFlushed()
         let heap = heapInUse() - heapBefore

@@ -452,3 +452,15 @@ struct TagsAndInputTests {
         #expect(f.state.version == 4)
     }
 }
+
+@Suite("Segmenter: number formatting in reasons")
+struct DecimalTests {
+    @Test(arguments: [
+        (182.4, 2, false, "182.40"), (0.0, 1, false, "0.0"), (7.5, 1, false, "7.5"), (43.4286, 1, false, "43.4"),
+        (1.3, 2, true, "1.3"), (1.0, 2, true, "1"), (0.85, 2, true, "0.85"), (70.0, 0, false, "70"),
+        (0.05, 1, false, "0.1"), (-2.25, 1, false, "-2.3"), (-0.01, 1, false, "0.0"), (1234.5678, 3, false, "1234.568"),
+    ])
+    func decimals(value: Double, places: Int, trim: Bool, text: String) {
+        #expect(Segmenter.decimalForTests(value, places, trim: trim) == text)
+    }
+}

@@ -47,9 +47,10 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
     /// The wall clock, ms since the epoch, from the loop's (or the system's) wall time: moves idle
     /// partitions' event time on. Tests replace it to let days pass in a second.
     public var wallClock: @Sendable (Int64) -> Int64 = { $0 }
-    /// Due timers are also looked at whenever a partition's event time moved this much (1 minute)
-    /// since the last look, besides every tick.
-    public var timerGranularityMilliseconds: Int64 = 60_000
+    /// Due timers are also looked at whenever a partition's event time moved this much (1 hour)
+    /// since the last look, besides every tick (about once a second). Activity and churn windows
+    /// are days long: an hour of event time late is on time.
+    public var timerGranularityMilliseconds: Int64 = 3_600_000
 
     /// Segments published.
     public private(set) var published = 0
@@ -186,9 +187,12 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
         if state.asOf != .min {
             clock.observe(partition: partition, eventTime: state.asOf, wallNow: wallNow)
         }
-        schedule(customerId, state, partition: partition)
+        let deadline = schedule(customerId, state, partition: partition)
+        // Due timers fire when event time moved on enough, or at once when this customer's own
+        // deadline has passed already (a late event, or a customer behind its partition).
         if let now = clock.eventTime(partition: partition),
             now - (lastTimerCheck[partition] ?? .min / 2) >= timerGranularityMilliseconds
+                || deadline.map({ $0 <= now }) == true
         {
             fireTimers(partition: partition, into: &output)
         }
@@ -196,10 +200,13 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
 
     /// Sets the customer's timer to its next deadline, unless an earlier one is set (that one
     /// fires, finds nothing due yet, and sets the next): a busy customer does not fill the heap.
-    private func schedule(_ customerId: String, _ state: CustomerProfile, partition: Int32) {
-        guard let deadline = segmenter.nextDeadline(state) else { return }
-        if let current = clock.deadline(of: customerId, partition: partition), current <= deadline { return }
+    /// - Returns: the deadline the customer's timer is set at, nil for none.
+    @discardableResult
+    private func schedule(_ customerId: String, _ state: CustomerProfile, partition: Int32) -> Int64? {
+        guard let deadline = segmenter.nextDeadline(state) else { return nil }
+        if let current = clock.deadline(of: customerId, partition: partition), current <= deadline { return current }
         clock.schedule(customerId, at: deadline, partition: partition)
+        return deadline
     }
 
     /// Re-segments the customers whose timers the partition's event time has reached.
@@ -248,9 +255,13 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
 
     // MARK: RecordProcessor
 
+    /// Fires the timers of the partitions the wall clock moved on (idle ones). A busy partition's
+    /// timers fire from ``process(_:into:)`` only, at points fixed by its records' event times, so
+    /// that a replay after a crash publishes the same versions.
     public func tick(wallNow: Int64, into output: inout ProcessorOutput) {
-        clock.advanceIdle(wallNow: wallClock(wallNow))
-        for partition in customers.partitions { fireTimers(partition: partition, into: &output) }
+        for partition in clock.advanceIdle(wallNow: wallClock(wallNow)) {
+            fireTimers(partition: partition, into: &output)
+        }
     }
 
     /// Segmentation alone writes `cs.segments`, partition p only from input partition p.

@@ -46,6 +46,38 @@ public struct Segmenter: Sendable {
     public let rules: Rules.Segmentation
     /// Region class names, sorted: ``CustomerProfile/Evaluation/regionClass`` indexes them.
     let classNames: [String]
+    /// The fixed parts of the reasons, written once.
+    let texts: Texts
+    /// Region code → class, coefficient and class index, looked up once per code.
+    private let regionMemo = RegionMemo()
+
+    /// A memo of region lookups (a code, then its prefecture, then its province: three string
+    /// hashes and two allocations each time otherwise). Region codes are a few thousand at most.
+    ///
+    /// - Important: not thread-safe, like the processor that owns the segmenter.
+    final class RegionMemo: @unchecked Sendable {
+        var entries: [String: (name: String, coefficient: Double, index: UInt8, hash: UInt32)] = [:]
+    }
+
+    /// The class of region `code`, its coefficient, the class's index and the code's hash.
+    func region(_ code: String) -> (name: String, coefficient: Double, index: UInt8, hash: UInt32) {
+        if let known = regionMemo.entries[code] { return known }
+        let name = rules.regions.regionClass(of: code)
+        let entry = (
+            name: name, coefficient: rules.regions.classes[name] ?? 1,
+            index: UInt8(clamping: classNames.firstIndex(of: name) ?? 0), hash: code.isEmpty ? 0 : fnv1a(code)
+        )
+        if regionMemo.entries.count < 100_000 { regionMemo.entries[code] = entry }
+        return entry
+    }
+
+    struct Texts: Sendable {
+        var weights: (arpu: String, credit: String, influence: String, tenure: String)
+        var high: String
+        var mid: String
+        var hysteresis: String
+        var coefficients: [String: String]
+    }
 
     /// One day in ms.
     public static let day: Int64 = 86_400_000
@@ -57,6 +89,17 @@ public struct Segmenter: Sendable {
     public init(rules: Rules.Segmentation) {
         self.rules = rules
         classNames = rules.regions.classes.keys.sorted()
+        let weights = rules.value.weights
+        texts = Texts(
+            weights: (
+                Self.decimal(weights.arpu, 0), Self.decimal(weights.credit, 0), Self.decimal(weights.influence, 0),
+                Self.decimal(weights.tenure, 0)
+            ),
+            high: Self.decimal(rules.tiers.highMinScore, 0),
+            mid: Self.decimal(rules.tiers.midMinScore, 0),
+            hysteresis: Self.decimal(rules.tiers.hysteresisPoints, 0),
+            coefficients: rules.regions.classes.mapValues { Self.decimal($0, 2, trim: true) }
+        )
     }
 
     // MARK: - Events
@@ -205,7 +248,6 @@ public struct Segmenter: Sendable {
         public var monetaryCents: Int64 = 0
         public var rfm: CustomerSegment.RFM?
         public var activityDays = 0
-        public var churnReasons: [String] = []
         public var productsHeld = 0
         public var tags = CustomerSegment.Tags(tenure: "", spend: "", loyalty: "", activity: "", products: "")
     }
@@ -217,20 +259,33 @@ public struct Segmenter: Sendable {
         var b = Breakdown()
         let asOf = state.asOf
         // ARPU.
-        let bills = lastBills(state)
-        if !bills.isEmpty {
-            let sum = bills.reduce(Int64(0)) { $0 + Int64($1.cents) }
-            let mean = Double(sum) / Double(bills.count)
+        // The last `billCount` bills by billing month, picked without allocating: the largest
+        // period, then the largest below it, … (a handful of transactions, a few bills).
+        var sum: Int64 = 0
+        var count = 0
+        var below = Int32.max
+        while count < rules.arpu.billCount {
+            var best: CustomerProfile.Transaction?
+            for transaction in state.transactions where transaction.isBill && transaction.period < below {
+                if best == nil || transaction.period > best!.period { best = transaction }
+            }
+            guard let best else { break }
+            sum += Int64(best.cents)
+            count += 1
+            below = best.period
+        }
+        if count > 0 {
+            let mean = Double(sum) / Double(count)
             b.arpu = mean / 100
-            b.billsInARPU = bills.count
+            b.billsInARPU = count
             b.evaluation.arpuCents = Int64(mean.rounded(.toNearestOrAwayFromZero))
         }
         // Region.
-        let regionClass = rules.regions.regionClass(of: state.region)
-        b.regionClass = regionClass
-        b.regionCoefficient = rules.regions.classes[regionClass] ?? 1
-        b.evaluation.regionClass = UInt8(clamping: classNames.firstIndex(of: regionClass) ?? 0)
-        b.evaluation.regionCode = state.region.isEmpty ? 0 : fnv1a(state.region)
+        let region = region(state.region)
+        b.regionClass = region.name
+        b.regionCoefficient = region.coefficient
+        b.evaluation.regionClass = region.index
+        b.evaluation.regionCode = region.hash
         // Composite score.
         if state.joinedAt != .min {
             b.tenureYears = Double(Timestamp.wholeMonths(fromMilliseconds: state.joinedAt, to: asOf)) / 12
@@ -281,42 +336,7 @@ public struct Segmenter: Sendable {
             elapsed <= Int64(activity.activeMaxDays) * Self.day
             ? .active : elapsed <= Int64(activity.coolingMaxDays) * Self.day ? .cooling : .inactive
         // Churn risk.
-        let churn = rules.churnRisk
-        let since = asOf - Int64(churn.windowDays) * Self.day
-        var risk = Rules.Level.low
-        if state.lastHighSignalAt != .min, state.lastHighSignalAt >= since {
-            risk = .high
-            let name = churn.highSignals[safe: Int(state.lastHighSignal)] ?? "high"
-            b.churnReasons.append("\(name) signal on \(Self.day(state.lastHighSignalAt)) → high")
-        }
-        if state.lastMediumSignalAt != .min, state.lastMediumSignalAt >= since {
-            risk = max(risk, .medium)
-            let name = churn.mediumSignals[safe: Int(state.lastMediumSignal)] ?? "medium"
-            b.churnReasons.append("\(name) signal on \(Self.day(state.lastMediumSignalAt)) → medium")
-        }
-        let complaints = state.complaints.count { $0 >= since }
-        if complaints >= churn.highComplaints {
-            risk = .high
-            b.churnReasons.append(
-                "\(complaints) complaints in \(churn.windowDays) days ≥ \(churn.highComplaints) → high"
-            )
-        } else if complaints >= churn.mediumComplaints {
-            risk = max(risk, .medium)
-            b.churnReasons.append(
-                "\(complaints) complaint\(complaints == 1 ? "" : "s") in \(churn.windowDays) days ≥ \(churn.mediumComplaints) → medium"
-            )
-        }
-        switch b.evaluation.activity {
-        case .active: break
-        case .cooling:
-            risk = max(risk, churn.whenCooling)
-            b.churnReasons.append("cooling → \(churn.whenCooling.rawValue)")
-        case .inactive:
-            risk = max(risk, churn.whenInactive)
-            b.churnReasons.append("inactive → \(churn.whenInactive.rawValue)")
-        }
-        if b.churnReasons.isEmpty { b.churnReasons.append("no churn signal, complaint or inactivity") }
-        b.evaluation.churnRisk = risk
+        b.evaluation.churnRisk = churnRisk(state, activity: b.evaluation.activity, reasons: nil)
         // Tags.
         let tags = rules.tags
         func band(_ value: Double, _ bands: [Rules.Segmentation.Band]) -> (UInt8, String) {
@@ -342,6 +362,57 @@ public struct Segmenter: Sendable {
             products: products.1
         )
         return b
+    }
+
+    /// The churn risk at the customer's event time: the highest level any rule gives; with
+    /// `reasons`, each rule that applies says why (built only for a record that shows them).
+    func churnRisk(
+        _ state: CustomerProfile,
+        activity: ActivityState,
+        reasons: UnsafeMutablePointer<[String]>?
+    )
+        -> Rules.Level
+    {
+        let churn = rules.churnRisk
+        let since = state.asOf - Int64(churn.windowDays) * Self.day
+        var risk = Rules.Level.low
+        if state.lastHighSignalAt != .min, state.lastHighSignalAt >= since {
+            risk = .high
+            if let reasons {
+                let name = churn.highSignals[safe: Int(state.lastHighSignal)] ?? "high"
+                reasons.pointee.append("\(name) signal on \(Self.day(state.lastHighSignalAt)) → high")
+            }
+        }
+        if state.lastMediumSignalAt != .min, state.lastMediumSignalAt >= since {
+            risk = max(risk, .medium)
+            if let reasons {
+                let name = churn.mediumSignals[safe: Int(state.lastMediumSignal)] ?? "medium"
+                reasons.pointee.append("\(name) signal on \(Self.day(state.lastMediumSignalAt)) → medium")
+            }
+        }
+        let complaints = state.complaints.count { $0 >= since }
+        if complaints >= churn.highComplaints {
+            risk = .high
+            reasons?.pointee.append(
+                "\(complaints) complaints in \(churn.windowDays) days ≥ \(churn.highComplaints) → high"
+            )
+        } else if complaints >= churn.mediumComplaints {
+            risk = max(risk, .medium)
+            reasons?.pointee.append(
+                "\(complaints) complaint\(complaints == 1 ? "" : "s") in \(churn.windowDays) days ≥ \(churn.mediumComplaints) → medium"
+            )
+        }
+        switch activity {
+        case .active: break
+        case .cooling:
+            risk = max(risk, churn.whenCooling)
+            reasons?.pointee.append("cooling → \(churn.whenCooling.rawValue)")
+        case .inactive:
+            risk = max(risk, churn.whenInactive)
+            reasons?.pointee.append("inactive → \(churn.whenInactive.rawValue)")
+        }
+        if let reasons, reasons.pointee.isEmpty { reasons.pointee.append("no churn signal, complaint or inactivity") }
+        return risk
     }
 
     /// The customer's segment when anything in it changed since the last published one (or
@@ -385,7 +456,9 @@ public struct Segmenter: Sendable {
         if changed.contains("servicePolicy") { reasons.append(policyReason(now.tier, policy)) }
         if changed.contains("activity") { reasons.append(activityReason(b)) }
         if changed.contains("churnRisk") {
-            reasons.append("churn risk \(now.churnRisk.rawValue): " + b.churnReasons.joined(separator: "; "))
+            var why: [String] = []
+            _ = withUnsafeMutablePointer(to: &why) { churnRisk(state, activity: now.activity, reasons: $0) }
+            reasons.append("churn risk \(now.churnRisk.rawValue): " + why.joined(separator: "; "))
         }
         if changed.contains(where: { $0.hasPrefix("tags.") }) { reasons.append(tagsReason(b)) }
 
@@ -450,28 +523,27 @@ public struct Segmenter: Sendable {
         let verdict: String
         let plain: Rules.Tier = b.score >= tiers.highMinScore ? .high : b.score >= tiers.midMinScore ? .mid : .low
         if let previousTier, previousTier == tier, plain != tier {
-            let threshold = tier == .high || plain == .high ? tiers.highMinScore : tiers.midMinScore
+            let threshold = tier == .high || plain == .high ? texts.high : texts.mid
             verdict =
-                "score \(score) within the \(Self.decimal(tiers.hysteresisPoints, 0))-point hysteresis of \(Self.decimal(threshold, 0)) → stays \(tier.rawValue)"
+                "score \(score) within the \(texts.hysteresis)-point hysteresis of \(threshold) → stays \(tier.rawValue)"
         } else {
             switch tier {
-            case .high: verdict = "score \(score) ≥ \(Self.decimal(tiers.highMinScore, 0)) → high"
-            case .mid:
-                verdict =
-                    "score \(score) ≥ \(Self.decimal(tiers.midMinScore, 0)) and < \(Self.decimal(tiers.highMinScore, 0)) → mid"
-            case .low: verdict = "score \(score) < \(Self.decimal(tiers.midMinScore, 0)) → low"
+            case .high: verdict = "score \(score) ≥ \(texts.high) → high"
+            case .mid: verdict = "score \(score) ≥ \(texts.mid) and < \(texts.high) → mid"
+            case .low: verdict = "score \(score) < \(texts.mid) → low"
             }
         }
-        let weights = rules.value.weights
+        let weights = texts.weights
         let arpu =
             b.arpu.map { "ARPU \(Self.decimal($0, 2)) over \(b.billsInARPU) bill\(b.billsInARPU == 1 ? "" : "s")" }
             ?? "no bill yet"
         let tenure = b.tenureYears.map { "tenure \(Self.decimal($0, 1)) years" } ?? "tenure unknown"
-        return "\(arpu); region \(b.regionClass) coefficient \(Self.decimal(b.regionCoefficient, 2, trim: true)); "
-            + "points: ARPU \(Self.decimal(b.arpuPoints, 1))/\(Self.decimal(weights.arpu, 0)), "
-            + "credit \(Self.decimal(b.creditPoints, 1))/\(Self.decimal(weights.credit, 0)), "
-            + "influence \(Self.decimal(b.influencePoints, 1))/\(Self.decimal(weights.influence, 0)), "
-            + "\(tenure) \(Self.decimal(b.tenurePoints, 1))/\(Self.decimal(weights.tenure, 0)); \(verdict)"
+        let coefficient = texts.coefficients[b.regionClass] ?? Self.decimal(b.regionCoefficient, 2, trim: true)
+        return "\(arpu); region \(b.regionClass) coefficient \(coefficient); "
+            + "points: ARPU \(Self.decimal(b.arpuPoints, 1))/\(weights.arpu), "
+            + "credit \(Self.decimal(b.creditPoints, 1))/\(weights.credit), "
+            + "influence \(Self.decimal(b.influencePoints, 1))/\(weights.influence), "
+            + "\(tenure) \(Self.decimal(b.tenurePoints, 1))/\(weights.tenure); \(verdict)"
     }
 
     private func rfmReason(_ b: Breakdown) -> String {
@@ -541,26 +613,51 @@ public struct Segmenter: Sendable {
     }
 
     /// `value` with `places` (0–6) decimals, halves away from zero; `trim` drops trailing zeros
-    /// (1.30 → 1.3). Plain integer arithmetic: `String(format:)` costs microseconds a call.
+    /// (1.30 → 1.3). Digits written into a small buffer: `String(format:)` costs microseconds a call.
     static func decimal(_ value: Double, _ places: Int, trim: Bool = false) -> String {
-        guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
+        guard value.isFinite, abs(value) < 1e15, (0...6).contains(places) else { return "\(value)" }
         var scale: Int64 = 1
         for _ in 0..<places { scale *= 10 }
-        let scaled = Int64((abs(value) * Double(scale)).rounded(.toNearestOrAwayFromZero))
-        var text = scaled < 0 || value >= 0 || scaled == 0 ? "" : "-"
-        text += String(scaled / scale)
-        if places > 0 {
-            var fraction = String(scaled % scale)
-            fraction = String(repeating: "0", count: places - fraction.count) + fraction
-            if trim {
-                while fraction.hasSuffix("0") { fraction.removeLast() }
+        var scaled = Int64((abs(value) * Double(scale)).rounded(.toNearestOrAwayFromZero))
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+            var end = 32
+            var digits = 0
+            var dropping = trim
+            // Fraction digits, last first.
+            while digits < places {
+                let digit = UInt8(scaled % 10)
+                scaled /= 10
+                digits += 1
+                if dropping, digit == 0 { continue }
+                dropping = false
+                end -= 1
+                buffer[end] = 0x30 + digit
             }
-            if !fraction.isEmpty { text += "." + fraction }
+            if end < 32 {
+                end -= 1
+                buffer[end] = UInt8(ascii: ".")
+            }
+            repeat {
+                end -= 1
+                buffer[end] = 0x30 + UInt8(scaled % 10)
+                scaled /= 10
+            } while scaled > 0
+            if value < 0, buffer[end..<32].contains(where: { $0 > 0x30 && $0 <= 0x39 }) {
+                end -= 1
+                buffer[end] = UInt8(ascii: "-")
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[end..<32]), as: UTF8.self)
         }
-        return text
     }
 }
 
 extension Array {
     subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
+}
+
+extension Segmenter {
+    /// ``decimal(_:_:trim:)``, for the tests.
+    public static func decimalForTests(_ value: Double, _ places: Int, trim: Bool = false) -> String {
+        decimal(value, places, trim: trim)
+    }
 }
