@@ -283,6 +283,23 @@ struct KPIEndToEndTests {
                     interaction("close\(partition)", at: base.addingTimeInterval(5400), customer: "z\(partition)")
                 )
             )
+            // 09:30 on every counted topic too: each topic's event time must pass 09:01.
+            let close = Timestamp.format(base.addingTimeInterval(5400))!
+            records.append(
+                ("cs.leads", partition, lead(9000 + Int(partition), customer: 40 + Int(partition), at: close))
+            )
+            records.append(
+                (
+                    "cs.lead-outcomes", partition,
+                    #"{"leadId":"z\#(partition)","customerId":"z\#(partition)","at":"\#(close)","outcome":"contacted"}"#
+                )
+            )
+            records.append(
+                (
+                    "cs.lead-suppressions", partition,
+                    #"{"suppressionId":"z\#(partition)","customerId":"z\#(partition)","occurredAt":"\#(close)","type":"plan_fit","reason":"no_consent","triggerEventId":"z"}"#
+                )
+            )
         }
         return records
     }
@@ -321,7 +338,24 @@ struct KPIEndToEndTests {
         for _ in 0..<instances { running.append(try Instance(cluster, prefix: prefix, group: group, rules: rules())) }
         try await produce(cluster, segments.map { (prefix + $0.topic, $0.partition, $0.json) })
         _ = try await read(cluster, topic: prefix + "cs.kpi.customers") { $0.count >= 40 }
-        try await produce(cluster, stream.map { (prefix + $0.topic, $0.partition, $0.json) })
+        // The lead topics first, and seen by the instances, so that each topic's event time exists
+        // before the interactions move theirs on: a topic first seen after a window closed would
+        // find its records late, and which topic a consumer reads first is not defined.
+        let leadTopics = ["cs.leads", "cs.lead-outcomes", "cs.lead-suppressions"]
+        try await produce(
+            cluster,
+            stream.filter { leadTopics.contains($0.topic) }.map { (prefix + $0.topic, $0.partition, $0.json) }
+        )
+        _ = try await read(cluster, topic: prefix + "cs.kpi.windows") { records in
+            let keys = Set(
+                records.compactMap { record in record.keyString.map { "\(record.partition)/\($0.prefix(2))" } }
+            )
+            return ["1|", "2|", "3|"].allSatisfy { source in (0..<4).allSatisfy { keys.contains("\($0)/\(source)") } }
+        }
+        try await produce(
+            cluster,
+            stream.filter { !leadTopics.contains($0.topic) }.map { (prefix + $0.topic, $0.partition, $0.json) }
+        )
         let expected = expectedOverallKeys
         let kpi = try await read(cluster, topic: prefix + "cs.kpi") { records in
             expected.isSubset(of: Set(finals(records).keys))
@@ -347,6 +381,13 @@ struct KPIEndToEndTests {
         #expect(Set(one.kpi.keys) == Set(three.kpi.keys))
         let different = one.kpi.keys.filter { three.kpi[$0] != one.kpi[$0] }.sorted()
         #expect(different.isEmpty, "\(different.count) finals differ, e.g. \(different.prefix(5))")
+        if let key = different.first, let a = one.kpi[key], let b = three.kpi[key],
+            let x = try? TandemJSON.decode(KPISnapshot.self, from: a),
+            let y = try? TandemJSON.decode(KPISnapshot.self, from: b)
+        {
+            let fields = KPICounters.Field.allCases.filter { x.counts.counters[$0] != y.counts.counters[$0] }
+            Issue.record("\(key): \(fields.map { "\($0.name) \(x.counts.counters[$0]) vs \(y.counts.counters[$0])" })")
+        }
         #expect(one.reports == three.reports, "the opinion reports differ")
         #expect(one.reports.keys.sorted() == ["hour/2026-11-25T08:00:00.000Z", "rolling24h/2026-11-25T09:00:00.000Z"])
         // Sanity: the hour's overall record counted every contact of the stream.

@@ -248,11 +248,27 @@ public final class CellStore: StateStore, @unchecked Sendable {
                 batch.append(
                     topic: changelogTopic,
                     partition: partition,
-                    key: Array(unpack(key).text.utf8),
+                    key: keyBytes(key),
                     value: value
                 )
             }
         }
+    }
+
+    /// ``CellKey/text`` as bytes, without building the string.
+    func keyBytes(_ key: PackedKey) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(48)
+        Self.appendInteger(Int64(key.source), to: &out)
+        out.append(UInt8(ascii: "|"))
+        out.append(contentsOf: Self.sizes[Int(key.size)].rawValue.utf8)
+        out.append(UInt8(ascii: "|"))
+        Self.appendInteger(key.start, to: &out)
+        out.append(UInt8(ascii: "|"))
+        out.append(contentsOf: Self.dimensions[Int(key.dimension)].rawValue.utf8)
+        out.append(UInt8(ascii: "|"))
+        out.append(contentsOf: values[Int(key.valueID)].utf8)
+        return out
     }
 
     /// `{"o":offset,"c":[…],"t":{…}}`, written by hand: this runs for every changed cell.

@@ -62,7 +62,10 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     let counting: KPICounting
     let reports: Reports
     let calendar: WindowCalendar
-    var clock: EventTimeClock<String>
+    /// Event time per counted input topic (by ``Source``) and partition. A partition closes a
+    /// window once every one of its topics seen so far has passed the window's end + grace, so
+    /// which topic the consumer happens to read first cannot make another topic's records late.
+    var clocks: [EventTimeClock<String>]
     let idleMilliseconds: Int64
     let repeatMilliseconds: Int64
     /// The wall clock, ms since the epoch. Tests set it.
@@ -132,7 +135,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         reports = Reports(rules: rules.kpi)
         calendar = WindowCalendar(timeZone: TimeZone(identifier: rules.kpi.timeZone) ?? .gmt)
         idleMilliseconds = Int64(rules.eventTime.idleTimeoutSeconds * 1000)
-        clock = EventTimeClock(idleTimeout: .milliseconds(idleMilliseconds))
+        clocks = Array(repeating: EventTimeClock(idleTimeout: .milliseconds(idleMilliseconds)), count: 4)
         repeatMilliseconds = Int64(rules.kpi.repeatContactDays) * 86_400_000
     }
 
@@ -296,7 +299,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         record: InputRecord
     ) throws(ProcessingFailure) {
         let partition = record.partition
-        clock.observe(partition: partition, eventTime: time, wallNow: wallClock())
+        clocks[Int(source.rawValue)].observe(partition: partition, eventTime: time, wallNow: wallClock())
         let valueIDs = dimensions.map { cells.intern($0.1) }
         var missed: [String] = []
         for size in KPIWindowSize.allCases {
@@ -348,14 +351,14 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     // MARK: Stage 1: closing windows
 
     public func tick(wallNow: Int64, into output: inout ProcessorOutput) {
-        clock.advanceIdle(wallNow: wallNow)
+        for index in clocks.indices { clocks[index].advanceIdle(wallNow: wallNow) }
         for partition in owned.sorted() {
-            if clock.eventTime(partition: partition) == nil, let since = assignedAt[partition],
+            if clocks[0].eventTime(partition: partition) == nil, let since = assignedAt[partition],
                 wallNow - since >= idleMilliseconds
             {
                 // A partition without any event yet: after the idle timeout its event time follows
                 // the wall clock, so empty partitions do not hold every window open forever.
-                clock.observe(partition: partition, eventTime: wallNow - idleMilliseconds, wallNow: wallNow)
+                clocks[0].observe(partition: partition, eventTime: wallNow - idleMilliseconds, wallNow: wallNow)
             }
             closeWindows(partition: partition, wallNow: wallNow, into: &output)
         }
@@ -364,11 +367,19 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         }
     }
 
+    /// The partition's event time: the least of its topics' (those seen so far); nil until
+    /// `cs.interactions`, the main stream, has one (an event, or the wall clock after the idle
+    /// timeout).
+    func eventTime(partition: Int32) -> Int64? {
+        guard clocks[0].eventTime(partition: partition) != nil else { return nil }
+        return clocks.compactMap { $0.eventTime(partition: partition) }.min()
+    }
+
     /// Publishes the final partials of the windows whose end + grace the partition's event time
     /// has passed, the throttled updates of open windows, and the partition's watermark.
     func closeWindows(partition: Int32, wallNow: Int64, into output: inout ProcessorOutput) {
         lastChanged = [nil, nil, nil]
-        guard let now = clock.eventTime(partition: partition) else { return }
+        guard let now = eventTime(partition: partition) else { return }
         var byWindow: [WindowRef: [(key: CellKey, cell: Cell)]] = [:]
         for (start, windowCells) in cells.cellsByWindow(partition: partition) {
             guard let size = KPIWindowSize(code: start.size) else { continue }
@@ -669,7 +680,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
             closed[partition] = restoredClosed
             watermarks[partition] = restoredMarks
             if let resume = restoredClosed.values.max() {
-                clock.observe(partition: partition, eventTime: resume, wallNow: wallNow)
+                clocks[0].observe(partition: partition, eventTime: resume, wallNow: wallNow)
             }
             var windows: [WindowRef: Set<Int32>] = [:]
             for (key, part) in merge.entries(partition: partition) where !key.hasPrefix("hist|") {
@@ -693,7 +704,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         lastChanged = [nil, nil, nil]
         for partition in partitions {
             owned.remove(partition)
-            clock.drop(partition: partition)
+            for index in clocks.indices { clocks[index].drop(partition: partition) }
             closed[partition] = nil
             changed[partition] = nil
             lastUpdate[partition] = nil
