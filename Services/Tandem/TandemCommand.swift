@@ -5,7 +5,9 @@ struct TandemCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem",
         abstract: "Tandem developer tools: the embedded broker, topic creation, benchmarks.",
-        subcommands: [DevBrokerCommand.self, TopicsCommand.self, BenchCommand.self, ProbeCommand.self]
+        subcommands: [
+            DemoCommand.self, DevBrokerCommand.self, TopicsCommand.self, BenchCommand.self, ProbeCommand.self,
+        ]
     )
 }
 

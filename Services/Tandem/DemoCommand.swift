@@ -1,0 +1,296 @@
+import ArgumentParser
+import Foundation
+import Kafka
+import Logging
+import Models
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `tandem demo`: the whole suite on the embedded broker, with a live view.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "The suite on the embedded broker: the four services as processes, the simulator, a live view.",
+        discussion: """
+            Starts librdkafka's mock cluster in this process with every topic, the four service executables \
+            (found next to this binary) as separate processes, and `tandem simulate`; then shows, once a \
+            second, the services' throughput and lag, KPIs by channel and tier, leads and suppressions, the \
+            opinion share of voice and dead letters. Ctrl-C (or --duration) stops everything and prints a summary.
+            """
+    )
+
+    @Option(help: "Seconds to run; 0 runs until Ctrl-C.")
+    var duration: Int = 0
+
+    @Option(help: "Simulated events per second.")
+    var rate: Int = 200
+
+    @Option(help: "Simulated customers.")
+    var customers: Int = 5_000
+
+    @Option(help: "The simulator's seed.")
+    var seed: Int = 42
+
+    @Option(help: "Partitions of every topic.")
+    var partitions: Int = 6
+
+    @Option(help: "HTTP port of the first service (intake); the others follow.")
+    var basePort: Int = 8081
+
+    @Flag(help: "Plain progress lines instead of the full-screen view (for logs).")
+    var plain = false
+
+    @Flag(help: "Print the summary as one JSON object as the last line.")
+    var json = false
+
+    func run() async throws {
+        var logger = Logger(label: "tandem.demo")
+        logger.logLevel = .critical
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tandem-demo-\(ProcessInfo.processInfo.processIdentifier)"
+        )
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let stop = StopFlag()
+        stop.onSignals()
+
+        status("starting the embedded broker…")
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+        for spec in Topics.all { try cluster.createTopic(spec.name, partitions: partitions) }
+        let bootstrap = cluster.bootstrapServers
+
+        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        var services: [Child] = []
+        for (index, name) in ["intake", "segmentation", "leads", "kpi"].enumerated() {
+            let port = basePort + index
+            services.append(
+                try Child(
+                    name: name,
+                    executable: binaries.appendingPathComponent("tandem-\(name)"),
+                    arguments: [],
+                    environment: [
+                        "KAFKA_BROKERS": bootstrap, "TANDEM_HTTP_PORT": String(port), "TANDEM_LOG_LEVEL": "warning",
+                        // The embedded broker holds an empty fetch this long (a real one answers at once).
+                        "KAFKA_FETCH_WAIT_MAX_MS": "10", "TANDEM_WEBHOOK_TOKEN": "demo-token",
+                    ],
+                    log: directory.appendingPathComponent("\(name).log"),
+                    port: port
+                )
+            )
+        }
+        var simulator: Child?
+        var exitCode: Int32 = 0
+        do {
+            let readyBy = ContinuousClock.now + .seconds(90)
+            for service in services {
+                status("waiting for \(service.name) to be ready (partitions assigned, state restored)…")
+                while await httpGet("http://127.0.0.1:\(service.port)/health/ready")?.status != 200 {
+                    if !service.isRunning || stop.isSet || ContinuousClock.now > readyBy {
+                        throw BenchFailure(
+                            "\(service.name) did not become ready: \(service.describeExit) — \(service.log.path)"
+                        )
+                    }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            status("starting the simulator…")
+            var simulatorArguments = [
+                "simulate", "--brokers", bootstrap, "--rate", String(rate), "--customers", String(customers),
+                "--seed", String(seed),
+            ]
+            if duration > 0 { simulatorArguments += ["--duration", String(duration)] }
+            simulator = try Child(
+                name: "simulator",
+                executable: binaries.appendingPathComponent("tandem"),
+                arguments: simulatorArguments,
+                environment: [:],
+                log: directory.appendingPathComponent("simulator.log"),
+                port: nil
+            )
+
+            let observer = try Observer(bootstrap: bootstrap, partitions: partitions, logger: logger)
+            var view = DemoView(
+                bootstrap: bootstrap,
+                partitions: partitions,
+                rate: rate,
+                customers: customers,
+                seed: seed
+            )
+            let started = ContinuousClock.now
+            while !stop.isSet {
+                if duration > 0, ContinuousClock.now - started >= .seconds(duration) { break }
+                observer.drain(into: &view.state)
+                for service in services {
+                    let metrics =
+                        service.isRunning
+                        ? await httpGet("http://127.0.0.1:\(service.port)/metrics")?.body : nil
+                    view.update(
+                        service: service.name,
+                        metrics: metrics,
+                        exit: service.isRunning ? nil : service.describeExit
+                    )
+                }
+                view.simulatorExit = simulator.flatMap { $0.isRunning ? nil : $0.describeExit }
+                view.elapsed = ContinuousClock.now - started
+                if plain {
+                    print(view.plainLine())
+                } else {
+                    print("\u{1B}[H\u{1B}[2J" + view.screen().joined(separator: "\n"))
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+            observer.drain(into: &view.state)
+            await observer.close()
+            status("stopping…")
+            simulator?.terminate()
+            await simulator?.waitForExit(timeout: .seconds(10))
+            for service in services { service.terminate() }
+            for service in services { await service.waitForExit(timeout: .seconds(12)) }
+            let died = services.filter { $0.exitStatus != 0 }
+            if !died.isEmpty { exitCode = 1 }
+            print(view.summary(services: services, logs: directory).joined(separator: "\n"))
+            if json { print(try view.summaryJSON(services: services)) }
+        } catch {
+            simulator?.terminate()
+            for service in services { service.terminate() }
+            for service in services { await service.waitForExit(timeout: .seconds(12)) }
+            cluster.shutdown()
+            throw error
+        }
+        cluster.shutdown()
+        if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+
+    private func status(_ text: String) {
+        FileHandle.standardError.write(Data("\(text)\n".utf8))
+    }
+}
+
+/// SIGINT / SIGTERM seen.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = false
+    private var sources: [any DispatchSourceSignal] = []
+
+    var isSet: Bool { lock.withLock { set } }
+
+    func onSignals() {
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [weak self] in self?.lock.withLock { self?.set = true } }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+/// A child process with its output in a log file.
+final class Child: @unchecked Sendable {
+    let name: String
+    let port: Int?
+    let log: URL
+    private let process = Process()
+
+    init(
+        name: String,
+        executable: URL,
+        arguments: [String],
+        environment: [String: String],
+        log: URL,
+        port: Int?
+    )
+        throws
+    {
+        self.name = name
+        self.port = port
+        self.log = log
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+    }
+
+    var isRunning: Bool { process.isRunning }
+    var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+    var describeExit: String {
+        guard !process.isRunning else { return "running" }
+        let how = process.terminationReason == .uncaughtSignal ? "signal" : "exit"
+        return "\(how) \(process.terminationStatus)"
+    }
+
+    func terminate() { if process.isRunning { process.terminate() } }
+
+    /// Waits for the exit; SIGKILL after `timeout`.
+    func waitForExit(timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
+
+/// Reads the suite's output topics from the beginning, without a group.
+final class Observer: @unchecked Sendable {
+    private let consumer: KafkaConsumer
+    private let lock = NSLock()
+    private var pending: [KafkaRecord] = []
+    private var task: Task<Void, Never>?
+
+    init(bootstrap: String, partitions: Int, logger: Logger) throws {
+        consumer = try KafkaConsumer(
+            configuration: ["bootstrap.servers": bootstrap, "fetch.wait.max.ms": "50"],
+            logger: logger
+        )
+        let topics = [
+            Topics.kpi, Topics.leads, Topics.leadOutcomes, Topics.leadSuppressions, Topics.opinionReport,
+            Topics.alerts, Topics.deadLetter, Topics.segments,
+        ]
+        try consumer.assign(
+            topics.flatMap { spec in
+                (0..<Int32(partitions)).map {
+                    TopicPartitionOffset(topic: spec.name, partition: $0, offset: .beginning)
+                }
+            }
+        )
+        let consumer = self.consumer
+        task = Task { [weak self] in
+            for await record in consumer.records {
+                guard let self else { return }
+                self.lock.withLock { self.pending.append(record) }
+            }
+        }
+    }
+
+    func drain(into state: inout DemoState) {
+        let records = lock.withLock {
+            defer { pending.removeAll(keepingCapacity: true) }
+            return pending
+        }
+        for record in records { state.ingest(record) }
+    }
+
+    func close() async {
+        await consumer.close()
+        await task?.value
+    }
+}
+
+/// GET a URL; nil when nothing answered.
+func httpGet(_ url: String) async -> (status: Int, body: String)? {
+    guard let url = URL(string: url) else { return nil }
+    var request = URLRequest(url: url)
+    request.timeoutInterval = 2
+    guard let (data, response) = try? await URLSession.shared.data(for: request),
+        let http = response as? HTTPURLResponse
+    else { return nil }
+    return (http.statusCode, String(decoding: data, as: UTF8.self))
+}
