@@ -6,7 +6,8 @@ struct TandemCommand: AsyncParsableCommand {
         commandName: "tandem",
         abstract: "Tandem developer tools: the embedded broker, topic creation, benchmarks.",
         subcommands: [
-            DemoCommand.self, DevBrokerCommand.self, TopicsCommand.self, BenchCommand.self, ProbeCommand.self,
+            DemoCommand.self, DevBrokerCommand.self, DeadLettersCommand.self, TopicsCommand.self, BenchCommand.self,
+            ProbeCommand.self,
         ]
     )
 }

@@ -32,6 +32,9 @@ public struct DeadLetter: Codable, Sendable, Hashable, Validatable {
     public var payloadEncoding: Encoding
     /// When the record was dead-lettered.
     public var at: Date
+    /// When the failed record was itself a replay (`tandem deadletters replay`): the dead letter
+    /// it replayed, `partition/offset` on the dead-letter topic.
+    public var replayOf: String?
 
     /// Makes a dead letter from already-encoded fields.
     public init(
@@ -45,8 +48,10 @@ public struct DeadLetter: Codable, Sendable, Hashable, Validatable {
         keyEncoding: Encoding?,
         payload: String?,
         payloadEncoding: Encoding,
-        at: Date
+        at: Date,
+        replayOf: String? = nil
     ) {
+        self.replayOf = replayOf
         self.service = service
         self.reason = reason
         self.message = message
@@ -71,7 +76,8 @@ public struct DeadLetter: Codable, Sendable, Hashable, Validatable {
         sourceOffset: Int64,
         originalKey: [UInt8]?,
         originalPayload: [UInt8]?,
-        at: Date
+        at: Date,
+        replayOf: String? = nil
     ) {
         let key = originalKey.map(Self.encode)
         let payload = originalPayload.map(Self.encode)
@@ -86,7 +92,8 @@ public struct DeadLetter: Codable, Sendable, Hashable, Validatable {
             keyEncoding: key?.encoding,
             payload: payload?.text,
             payloadEncoding: payload?.encoding ?? .utf8,
-            at: at
+            at: at,
+            replayOf: replayOf
         )
     }
 

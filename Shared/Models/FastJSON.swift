@@ -131,6 +131,7 @@ public enum FastJSON {
         var bound = Bound()
         bound.add(letter.key, letter.keyEncoding?.rawValue, letter.message, letter.payload)
         bound.add(letter.payloadEncoding.rawValue, letter.reason, letter.service, letter.sourceTopic)
+        bound.add(letter.replayOf)
         FastJSONWriter.write(into: &buffer, bound: bound.bytes) { writer in
             writer.beginObject()
             writer.field("at", millis: at)
@@ -140,6 +141,7 @@ public enum FastJSON {
             writer.field("payload", letter.payload)
             writer.field("payloadEncoding", letter.payloadEncoding.rawValue)
             writer.field("reason", letter.reason)
+            writer.field("replayOf", letter.replayOf)
             writer.field("service", letter.service)
             writer.field("sourceOffset", letter.sourceOffset)
             writer.field("sourcePartition", Int64(letter.sourcePartition))

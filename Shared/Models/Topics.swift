@@ -135,6 +135,17 @@ public enum Topics {
         isInternal: false
     )
 
+    /// Which dead letters `tandem deadletters replay` has sent back (key `partition/offset` on the
+    /// dead-letter topic), so a second replay skips them.
+    public static let deadLetterReplays = TopicSpec(
+        name: "cs.deadletter.replays",
+        key: "dead letter partition/offset",
+        customerKeyed: false,
+        compacted: true,
+        retentionDays: nil,
+        isInternal: false
+    )
+
     /// The topics of SPEC §1, in its order (plus `cs.lead-suppressions`, which the spec implies).
     public static let spec: [TopicSpec] = [
         interactionsRaw, accounts, catalog, interactions, segments, leads, leadOutcomes, leadSuppressions, kpi,
@@ -153,8 +164,11 @@ public enum Topics {
         changelog(service: "kpi", store: "merge"),
     ]
 
+    /// Operations' own topics.
+    public static let operations: [TopicSpec] = [deadLetterReplays]
+
     /// Every topic the suite needs.
-    public static let all: [TopicSpec] = spec + [kpiPartials] + changelogs
+    public static let all: [TopicSpec] = spec + [kpiPartials] + changelogs + operations
 
     /// The changelog topic of a service's state store.
     public static func changelog(service: String, store: String) -> TopicSpec {

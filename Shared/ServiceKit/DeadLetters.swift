@@ -3,6 +3,10 @@ import Models
 
 /// Dead letters: what the loop writes to `cs.deadletter` for a record it could not handle.
 enum DeadLetters {
+    /// The header `tandem deadletters replay` puts on a replayed record: the dead letter's
+    /// `partition/offset`. A replayed record that fails again carries it as `replayOf`.
+    static let replayHeader = "tandem.replay-of"
+
     /// The dead-letter record (SPEC §2) for a failed input record, as JSON bytes.
     static func encode(
         service: String,
@@ -11,7 +15,8 @@ enum DeadLetters {
         partition: Int32,
         offset: Int64,
         key: [UInt8]?,
-        payload: [UInt8]?
+        payload: [UInt8]?,
+        replayOf: String? = nil
     ) -> [UInt8] {
         let letter = DeadLetter(
             service: service,
@@ -22,7 +27,8 @@ enum DeadLetters {
             sourceOffset: offset,
             originalKey: key,
             originalPayload: payload,
-            at: Date()
+            at: Date(),
+            replayOf: replayOf
         )
         do {
             return try TandemJSON.encode(letter)

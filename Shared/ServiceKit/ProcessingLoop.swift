@@ -473,7 +473,9 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                     partition: record.partition,
                     offset: record.offset,
                     key: record.key,
-                    payload: record.value
+                    payload: record.value,
+                    replayOf: record.headers.first { $0.name == DeadLetters.replayHeader }
+                        .flatMap { $0.value.flatMap { String(validating: $0, as: UTF8.self) } }
                 )
                 result.output.send(topic: deadLetterTopic, key: record.key, value: letter)
             }
