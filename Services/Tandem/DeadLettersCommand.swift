@@ -183,7 +183,7 @@ struct DeadLettersCommand: AsyncParsableCommand {
                     topic: entry.letter.sourceTopic,
                     key: entry.letter.originalKey,
                     value: entry.letter.originalPayload,
-                    headers: [KafkaHeader(name: "tandem.replay-of", value: Array(entry.coordinates.utf8))]  // ServiceKit's DeadLetters.replayHeader
+X
                 )
             }
             let reports = try await producer.send(batch)
