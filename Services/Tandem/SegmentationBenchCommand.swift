@@ -56,6 +56,7 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
 
         var rates: [Double] = []
+        var perCPUSecond: [Double] = []
         var published = 0
         let stream = Self.stream(customers: customers, now: now)
         for round in 1...repeats {
@@ -79,8 +80,14 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
             }
             await producer.close()
             progress("[\(round)/\(repeats)] segmenting…")
-            let (rate, count) = try await throughput(cluster: cluster, prefix: prefix, round: round, logger: logger)
+            let (rate, count, perCPU) = try await throughput(
+                cluster: cluster,
+                prefix: prefix,
+                round: round,
+                logger: logger
+            )
             rates.append(rate)
+            perCPUSecond.append(perCPU)
             published = count
             progress("[\(round)/\(repeats)] \(format(rate)) events/s\n")
         }
@@ -94,7 +101,7 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
             "tandem bench segmentation: \(stream.count) events of \(customers) customers, \(partitions) partitions, median of \(repeats)"
         )
         print(
-            "throughput  \(format(eventsPerSecond)) events/s through ProcessingLoop + SegmentationProcessor (\(published) segments published in the last run)"
+            "throughput  \(format(eventsPerSecond)) events/s through ProcessingLoop + SegmentationProcessor (\(published) segments published in the last run); \(format(median(perCPUSecond))) events per CPU-second of the whole process (loop, librdkafka, embedded broker)"
         )
         print(
             "state       CustomerProfile \(MemoryLayout<CustomerProfile>.size) B inline (boxed), + bills, complaints, products arrays, the store's hash-table slot and one timer"
@@ -107,6 +114,7 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
                 "eventsPerSecond": eventsPerSecond.rounded(),
                 "bytesPerCustomer": memory.heapPerCustomer.rounded(),
                 "residentBytesPerCustomer": memory.residentPerCustomer.rounded(),
+                "eventsPerCPUSecond": median(perCPUSecond).rounded(),
             ]
             let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -119,7 +127,7 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
         prefix: String,
         round: Int,
         logger: Logger
-    ) async throws -> (Double, Int) {
+    ) async throws -> (Double, Int, Double) {
         let configuration = ServiceConfiguration(
             service: "segmentation",
             brokers: cluster.bootstrapServers,
@@ -136,22 +144,36 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
         let records = customers * Self.eventsPerCustomer
         let running = Task { try await loop.run() }
         var start: ContinuousClock.Instant?
+        var cpuStart = 0.0
         var counted = 0
         let deadline = ContinuousClock.now + .seconds(600)
         while loop.counts.recordsIn < records, ContinuousClock.now < deadline {
             if start == nil, loop.counts.recordsIn > 0 {
                 start = .now
+                cpuStart = Self.cpuSeconds()
                 counted = loop.counts.recordsIn
             }
             try await Task.sleep(for: .milliseconds(1))
         }
         let end = ContinuousClock.now
+        let cpu = Self.cpuSeconds() - cpuStart
         loop.stop()
         try await running.value
         guard loop.counts.recordsIn >= records, loop.counts.deadLetters.isEmpty else {
             throw BenchFailure("segmentation: \(loop.counts.recordsIn) of \(records) in, \(loop.counts.deadLetters)")
         }
-        return (Double(records - counted) / (end - (start ?? end)).seconds, processor.published)
+        return (
+            Double(records - counted) / (end - (start ?? end)).seconds, processor.published,
+            Double(records - counted) / cpu
+        )
+    }
+
+    /// CPU seconds this process has used (all threads: the loop, librdkafka and the embedded broker).
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static let eventsPerCustomer = 10

@@ -170,7 +170,8 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
             awaitingProfile += 1
             awaitingMetric.increment()
         }
-        let segment = segmenter.segment(of: &state, customerId: customerId)
+        // A segment is a function of the state: an unchanged state has no new one.
+        let segment = changed || state.version == 0 ? segmenter.segment(of: &state, customerId: customerId) : nil
         if let segment {
             send(segment, partition: partition, into: &output)
             published += 1
@@ -218,6 +219,11 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
                 let offset = customers.offset(of: customerId, partition: partition)
             else { continue }
             var state = box.profile
+            // A timer set before the customer's latest events may be early: nothing is due yet.
+            if let next = segmenter.nextDeadline(state), next > now {
+                schedule(customerId, state, partition: partition)
+                continue
+            }
             let before = state
             segmenter.advance(&state, to: now)
             if let segment = segmenter.segment(of: &state, customerId: customerId) {
