@@ -90,6 +90,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     private var lastSnapshot: [WindowRef: Int64] = [:]
 
     private let decoder = FastJSONDecoder()
+    private let plainDecoder = JSONDecoder()
     private let jsonDecoder = TandemJSON.decoder()
 
     /// Final KPI records published (each window × dimension value once, unless a crash made the
@@ -473,7 +474,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     ) throws(ProcessingFailure) {
         let message: PartialMessage
         do {
-            message = try JSONDecoder().decode(PartialMessage.self, from: Data(value))
+            message = try plainDecoder.decode(PartialMessage.self, from: Data(value))
         } catch {
             throw ProcessingFailure(reason: "invalid", message: "not a KPI partial or watermark")
         }
