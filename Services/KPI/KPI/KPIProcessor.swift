@@ -302,6 +302,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         let partition = record.partition
         clocks[Int(source.rawValue)].observe(partition: partition, eventTime: time, wallNow: wallClock())
         let valueIDs = dimensions.map { cells.intern($0.1) }
+        let indices = counters.nonZeroIndices
         var missed: [String] = []
         for size in KPIWindowSize.allCases {
             let window = calendar.window(size, containing: time)
@@ -321,7 +322,8 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
                     valueID: valueIDs[index],
                     partition: partition,
                     offset: record.offset,
-                    tallies: isHourOverall ? hourTallies : []
+                    tallies: isHourOverall ? hourTallies : [],
+                    indices: indices
                 ) {
                     added = true
                 } else {
