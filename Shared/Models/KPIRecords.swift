@@ -78,6 +78,20 @@ public struct KPICounters: Sendable, Hashable {
         for (key, count) in other.tallies { tallies[key, default: 0] &+= count }
     }
 
+    /// Adds another window's counters where they may be non-zero (``nonZeroIndices``): the
+    /// per-event delta touches a handful of its ~40 counters, and is added to ~20 cells.
+    public mutating func merge(_ other: KPICounters, at indices: [Int]) {
+        values.withUnsafeMutableBufferPointer { mine in
+            other.values.withUnsafeBufferPointer { theirs in
+                for index in indices { mine[index] &+= theirs[index] }
+            }
+        }
+        for (key, count) in other.tallies { tallies[key, default: 0] &+= count }
+    }
+
+    /// The positions of the counters that are not zero.
+    public var nonZeroIndices: [Int] { values.indices.filter { values[$0] != 0 } }
+
     /// True when every counter is zero and there are no tallies.
     public var isEmpty: Bool { tallies.isEmpty && values.allSatisfy { $0 == 0 } }
 

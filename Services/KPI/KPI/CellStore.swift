@@ -47,9 +47,9 @@ public struct Cell: Sendable {
 
     /// Adds the record's counters unless the cell already holds it.
     /// - Returns: 0 for a replay, 1 when added, 2 when added and newly dirty.
-    mutating func add(_ other: KPICounters, offset: Int64, tallies: [String]) -> Int {
+    mutating func add(_ other: KPICounters, indices: [Int]?, offset: Int64, tallies: [String]) -> Int {
         guard offset > self.offset else { return 0 }
-        counters.merge(other)
+        if let indices { counters.merge(other, at: indices) } else { counters.merge(other) }
         for tally in tallies { counters.tallies[tally, default: 0] += 1 }
         self.offset = offset
         if dirty { return 1 }
@@ -85,6 +85,14 @@ struct PackedKey: Hashable {
     var source: UInt8
     var size: UInt8
     var dimension: UInt8
+
+    /// Two words into the hasher instead of five fields.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(start)
+        hasher.combine(
+            UInt64(UInt32(bitPattern: valueID)) << 24 | UInt64(source) << 16 | UInt64(size) << 8 | UInt64(dimension)
+        )
+    }
 }
 
 extension KPIDimension {
@@ -174,10 +182,11 @@ public final class CellStore: StateStore, @unchecked Sendable {
         valueID: Int32,
         partition: Int32,
         offset: Int64,
-        tallies: [String] = []
+        tallies: [String] = [],
+        indices: [Int]? = nil
     ) -> Bool {
         let key = PackedKey(start: start, valueID: valueID, source: source, size: size.code, dimension: dimension.code)
-        return add(counters, to: key, table: table(partition), offset: offset, tallies: tallies)
+        return add(counters, to: key, table: table(partition), offset: offset, tallies: tallies, indices: indices)
     }
 
     private func add(
@@ -185,10 +194,12 @@ public final class CellStore: StateStore, @unchecked Sendable {
         to key: PackedKey,
         table: Table,
         offset: Int64,
-        tallies: [String] = []
+        tallies: [String] = [],
+        indices: [Int]? = nil
     ) -> Bool {
         let result = table.cells[key, default: Cell(counters: KPICounters(), offset: .min)].add(
             counters,
+            indices: indices,
             offset: offset,
             tallies: tallies
         )

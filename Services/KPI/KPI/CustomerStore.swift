@@ -13,6 +13,7 @@ public final class CustomerStore: StateStore, @unchecked Sendable {
     public let changelogTopic: String
     private var tables: [Int32: [String: CustomerState]] = [:]
     private var dirty: [Int32: Set<String>] = [:]
+    private let decoder = JSONDecoder()
 
     public init(changelogTopic: String) {
         self.changelogTopic = changelogTopic
@@ -59,7 +60,7 @@ public final class CustomerStore: StateStore, @unchecked Sendable {
             tables[record.partition]?[customer] = nil
             return
         }
-        let envelope = try JSONDecoder().decode(Envelope.self, from: Data(bytes))
+        let envelope = try decoder.decode(Envelope.self, from: Data(bytes))
         guard let state = CustomerState(compact: envelope.v) else { return }
         tables[record.partition, default: [:]][customer] = state
     }

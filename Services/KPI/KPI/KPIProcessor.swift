@@ -90,6 +90,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     private var lastSnapshot: [WindowRef: Int64] = [:]
 
     private let decoder = FastJSONDecoder()
+    private let plainDecoder = JSONDecoder()
     private let jsonDecoder = TandemJSON.decoder()
 
     /// Final KPI records published (each window × dimension value once, unless a crash made the
@@ -301,6 +302,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         let partition = record.partition
         clocks[Int(source.rawValue)].observe(partition: partition, eventTime: time, wallNow: wallClock())
         let valueIDs = dimensions.map { cells.intern($0.1) }
+        let indices = counters.nonZeroIndices
         var missed: [String] = []
         for size in KPIWindowSize.allCases {
             let window = calendar.window(size, containing: time)
@@ -320,7 +322,8 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
                     valueID: valueIDs[index],
                     partition: partition,
                     offset: record.offset,
-                    tallies: isHourOverall ? hourTallies : []
+                    tallies: isHourOverall ? hourTallies : [],
+                    indices: indices
                 ) {
                     added = true
                 } else {
@@ -473,7 +476,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     ) throws(ProcessingFailure) {
         let message: PartialMessage
         do {
-            message = try JSONDecoder().decode(PartialMessage.self, from: Data(value))
+            message = try plainDecoder.decode(PartialMessage.self, from: Data(value))
         } catch {
             throw ProcessingFailure(reason: "invalid", message: "not a KPI partial or watermark")
         }
