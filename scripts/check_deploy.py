@@ -267,8 +267,34 @@ def check_compose(problems, deploy_root, code):
     for binary in SERVICE_BINARIES:
         if seen.get(binary, 0) != 1:
             problems.add(where, f"{binary} runs {seen.get(binary, 0)} times (expected once)")
+    check_compose_kafka(problems, where, services)
     check_prometheus(problems, deploy_root, code, ports)
     check_grafana(problems, deploy_root, code, compose)
+
+
+def check_compose_kafka(problems, where, services):
+    """Apache Kafka in KRaft mode, and every KAFKA_BROKERS a listener it advertises."""
+    brokers = {
+        name: service
+        for name, service in services.items()
+        if isinstance(service, dict) and str(service.get("image", "")).startswith("apache/kafka:")
+    }
+    if not brokers:
+        problems.add(where, "no Apache Kafka service (image apache/kafka)")
+    advertised = set()
+    for name, service in brokers.items():
+        environment = service.get("environment") or {}
+        if "controller" not in str(environment.get("KAFKA_PROCESS_ROLES", "")):
+            problems.add(where, f"services.{name}: not in KRaft mode (KAFKA_PROCESS_ROLES without controller)")
+        for listener in str(environment.get("KAFKA_ADVERTISED_LISTENERS", "")).split(","):
+            advertised.add(listener.split("://")[-1])
+    for name, service in services.items():
+        if not isinstance(service, dict) or not str(service.get("image", "")).startswith("tandem:"):
+            continue
+        environment = service.get("environment") or {}
+        for server in str(environment.get("KAFKA_BROKERS", "")).split(","):
+            if server and server not in advertised:
+                problems.add(where, f"services.{name}: KAFKA_BROKERS {server} is no listener Kafka advertises")
 
 
 def check_prometheus(problems, deploy_root, code, ports):

@@ -93,6 +93,20 @@ struct DeployTests {
             expected: "does not wait for the topics job"
         ),
         .init(
+            name: "compose-brokers",
+            file: "docker-compose.yml",
+            old: "KAFKA_BROKERS: \"kafka:9092\"\n  TANDEM_RULES",
+            new: "KAFKA_BROKERS: \"kafka:9093\"\n  TANDEM_RULES",
+            expected: "KAFKA_BROKERS kafka:9093 is no listener Kafka advertises"
+        ),
+        .init(
+            name: "compose-kraft",
+            file: "docker-compose.yml",
+            old: "KAFKA_PROCESS_ROLES: \"broker,controller\"",
+            new: "KAFKA_PROCESS_ROLES: \"broker\"",
+            expected: "not in KRaft mode"
+        ),
+        .init(
             name: "prometheus-target",
             file: "deploy/prometheus/prometheus.yml",
             old: "tandem-kpi:8084",
