@@ -25,3 +25,7 @@ python3 -c 'import rfc3339_validator' 2>/dev/null || pip install --quiet rfc3339
 # The AsyncAPI 3.0 validator the contract test runs (a strict object model of the specification).
 python3 -c 'import yaml' 2>/dev/null || pip install --quiet pyyaml
 python3 -c 'import asyncapi3' 2>/dev/null || pip install --quiet asyncapi3
+# The deployment checks (scripts/check_deploy.py): the Compose Specification's JSON Schema as bundled
+# by check-jsonschema, and the Kubernetes schemas bundled by kubernetes-validate (both offline).
+python3 -c 'import check_jsonschema' 2>/dev/null || pip install --quiet check-jsonschema
+python3 -c 'import kubernetes_validate' 2>/dev/null || pip install --quiet kubernetes-validate
