@@ -183,7 +183,8 @@ struct DeadLettersCommand: AsyncParsableCommand {
                     topic: entry.letter.sourceTopic,
                     key: entry.letter.originalKey,
                     value: entry.letter.originalPayload,
-X
+                    // ServiceKit turns this header into `replayOf` if the record fails again.
+                    headers: [KafkaHeader(name: "tandem.replay-of", value: Array(entry.coordinates.utf8))]
                 )
             }
             let reports = try await producer.send(batch)
