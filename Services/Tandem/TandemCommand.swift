@@ -4,8 +4,10 @@ import ArgumentParser
 struct TandemCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem",
-        abstract: "Tandem developer tools: the embedded broker, topic creation, benchmarks.",
-        subcommands: [DevBrokerCommand.self, TopicsCommand.self, BenchCommand.self, ProbeCommand.self]
+        abstract: "Tandem developer tools: the embedded broker, topic creation, the traffic simulator, benchmarks.",
+        subcommands: [
+            DevBrokerCommand.self, TopicsCommand.self, SimulateCommand.self, BenchCommand.self, ProbeCommand.self,
+        ]
     )
 }
 
