@@ -1,7 +1,8 @@
 import Foundation
 import Models
-import Simulator
 import Testing
+
+@testable import Simulator
 
 /// 2026-03-15T02:00:00Z, a fixed start so the tests do not depend on the clock.
 let testStart = Date(timeIntervalSince1970: 1_773_540_000)
@@ -201,5 +202,24 @@ func generate(
         // One plan goes on sale after the start, one stops being offered.
         #expect(catalog.contains { !$0.isAvailable(at: testStart) && $0.availableFrom > testStart })
         #expect(catalog.contains { $0.availableUntil != nil })
+    }
+
+    @Test func shanghaiCivilTimeAgreesWithFoundationsCalendar() throws {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = try #require(TimeZone(identifier: "Asia/Shanghai"))
+        // Every ~17 hours over 2000–2040, leap days and year ends included.
+        var instant = try #require(Timestamp.parse("2000-01-01T00:00:00Z"))
+        let end = try #require(Timestamp.parse("2040-12-31T23:00:00Z"))
+        while instant < end {
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: instant)
+            let civil = ShanghaiTime.civil(instant)
+            #expect(civil.year == parts.year && civil.month == parts.month && civil.day == parts.day)
+            let seconds = Double((parts.hour ?? 0) * 3600 + (parts.minute ?? 0) * 60 + (parts.second ?? 0))
+            #expect(abs(civil.seconds - seconds) < 0.001)
+            let back = ShanghaiTime.date(year: civil.year, month: civil.month, day: civil.day, seconds: civil.seconds)
+            #expect(abs(back.timeIntervalSince(instant)) < 0.001)
+            instant.addTimeInterval(61_201)
+        }
+        #expect(ShanghaiTime.daysIn(year: 2024, month: 2) == 29 && ShanghaiTime.daysIn(year: 2100, month: 2) == 28)
     }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Models
 
 /// The marketing team answering leads: for each lead on `cs.leads`, what happens and when, as

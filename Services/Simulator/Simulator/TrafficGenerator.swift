@@ -61,7 +61,6 @@ public struct TrafficGenerator: Sendable {
     private let idPrefix: String
     /// year × 12 + month − 1 of the start, in Shanghai.
     private let startMonthIndex: Int
-    private let calendar: Calendar
     private let planIndexes: [Int]
     private let extraIndexes: [Int]
 
@@ -98,11 +97,8 @@ public struct TrafficGenerator: Sendable {
         let catalog = SimulatedCatalog.products(start: self.start)
         self.catalog = catalog
         self.random = SimulationRandom(seed: seed)
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "Asia/Shanghai") ?? TimeZone(secondsFromGMT: 8 * 3600)!
-        self.calendar = calendar
-        let startParts = calendar.dateComponents([.year, .month], from: self.start)
-        self.startMonthIndex = (startParts.year ?? 2000) * 12 + (startParts.month ?? 1) - 1
+        let startCivil = ShanghaiTime.civil(self.start)
+        self.startMonthIndex = startCivil.year * 12 + startCivil.month - 1
         self.idPrefix =
             "sim-\(String(seed, radix: 16))-\(String(Int64((self.start.timeIntervalSince1970 * 1000).rounded()), radix: 36))-"
         let start = self.start
@@ -265,8 +261,12 @@ public struct TrafficGenerator: Sendable {
 
     // MARK: - Bills and history
 
+    /// `start` moved back `historyMonths` calendar months (the day clamped to the month's length).
     private var firstHistoryDate: Date {
-        calendar.date(byAdding: .month, value: -historyMonths, to: start) ?? start
+        let civil = ShanghaiTime.civil(start)
+        let monthIndex = startMonthIndex - historyMonths
+        let day = min(civil.day, ShanghaiTime.daysIn(year: monthIndex / 12, month: monthIndex % 12 + 1))
+        return ShanghaiTime.date(year: monthIndex / 12, month: monthIndex % 12 + 1, day: day, seconds: civil.seconds)
     }
 
     /// The bill issue date of `customer` in the month `offset` months from the start's month.
@@ -274,14 +274,13 @@ public struct TrafficGenerator: Sendable {
         let monthIndex = startMonthIndex + offset
         let year = monthIndex / 12
         let month = monthIndex % 12 + 1
-        let parts = DateComponents(
+        // Bills are issued between 06:00 and 10:00 on the customer's billing day.
+        let date = ShanghaiTime.date(
             year: year,
             month: month,
             day: customer.billDay,
-            hour: 6 + customer.billMinute / 60,
-            minute: customer.billMinute % 60
+            seconds: Double(6 * 3600 + customer.billMinute * 60)
         )
-        let date = calendar.date(from: parts) ?? start
         let periodIndex = monthIndex - 1
         return (date, Self.padded(periodIndex / 12, width: 4) + "-" + Self.padded(periodIndex % 12 + 1, width: 2))
     }
@@ -289,14 +288,9 @@ public struct TrafficGenerator: Sendable {
     /// A time in the month `offset` months from the start's month, after the customer's bill.
     private mutating func purchaseDate(_ customer: Customer, monthOffset offset: Int) -> Date {
         let monthIndex = startMonthIndex + offset
-        let parts = DateComponents(
-            year: monthIndex / 12,
-            month: monthIndex % 12 + 1,
-            day: random.int(customer.billDay...28),
-            hour: random.int(10...21),
-            minute: random.int(0...59)
-        )
-        return calendar.date(from: parts) ?? start
+        let day = random.int(customer.billDay...28)
+        let seconds = Double(random.int(10...21) * 3600 + random.int(0...59) * 60)
+        return ShanghaiTime.date(year: monthIndex / 12, month: monthIndex % 12 + 1, day: day, seconds: seconds)
     }
 
     private mutating func bill(_ index: Int, at: Date, period: String) -> AccountEvent.Bill {
@@ -876,6 +870,49 @@ public struct TrafficGenerator: Sendable {
     static func padded(_ number: Int, width: Int) -> String {
         let digits = String(number)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
+    }
+}
+
+/// Civil dates in Asia/Shanghai: UTC+8, without daylight saving since 1991, so plain arithmetic
+/// (the days-from-civil algorithm of the proleptic Gregorian calendar) replaces a `Calendar`,
+/// which is slow enough to matter with a million customers.
+enum ShanghaiTime {
+    static let offset: Double = 8 * 3600
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
+    static func days(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The instant of a Shanghai wall-clock time.
+    static func date(year: Int, month: Int, day: Int, seconds: Double) -> Date {
+        Date(timeIntervalSince1970: Double(days(year: year, month: month, day: day)) * 86_400 + seconds - offset)
+    }
+
+    static func daysIn(year: Int, month: Int) -> Int {
+        let next = month == 12 ? days(year: year + 1, month: 1, day: 1) : days(year: year, month: month + 1, day: 1)
+        return next - days(year: year, month: month, day: 1)
+    }
+
+    /// Year, month, day and seconds into the day of an instant, in Shanghai.
+    static func civil(_ date: Date) -> (year: Int, month: Int, day: Int, seconds: Double) {
+        let local = date.timeIntervalSince1970 + offset
+        let dayNumber = Int((local / 86_400).rounded(.down))
+        let seconds = local - Double(dayNumber) * 86_400
+        let z = dayNumber + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day, seconds)
     }
 }
 
