@@ -154,6 +154,14 @@ let package = Package(
             path: "Services/KPI/Main",
             swiftSettings: strictSwift
         ),
+        // The traffic simulator's logic: a deterministic stream of catalog, account and interaction
+        // records and the marketing team's lead outcomes. Pure: no Kafka (`tandem simulate` sends it).
+        .target(
+            name: "Simulator",
+            dependencies: ["Models"],
+            path: "Services/Simulator/Simulator",
+            swiftSettings: strictSwift
+        ),
         // `tandem`: the developer CLI (embedded broker, topic creation, benchmarks).
         .executableTarget(
             name: "TandemCLI",
@@ -165,6 +173,7 @@ let package = Package(
                 "Intake",
                 "Segmentation",
                 "KPI",
+                "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -209,6 +218,12 @@ let package = Package(
             name: "KPITests",
             dependencies: ["KPI", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
             path: "Tests/KPITests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "SimulatorTests",
+            dependencies: ["Simulator", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SimulatorTests",
             swiftSettings: strictSwift
         ),
         .testTarget(

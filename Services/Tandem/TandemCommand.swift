@@ -4,10 +4,11 @@ import ArgumentParser
 struct TandemCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tandem",
-        abstract: "Tandem developer tools: the embedded broker, topic creation, benchmarks.",
+        abstract:
+            "Tandem: the demo, the embedded broker, topic creation, the traffic simulator, dead letters, benchmarks.",
         subcommands: [
-            DemoCommand.self, DevBrokerCommand.self, DeadLettersCommand.self, TopicsCommand.self, BenchCommand.self,
-            ProbeCommand.self,
+            DemoCommand.self, DevBrokerCommand.self, TopicsCommand.self, SimulateCommand.self,
+            DeadLettersCommand.self, BenchCommand.self, ProbeCommand.self,
         ]
     )
 }
