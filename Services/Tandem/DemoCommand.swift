@@ -53,12 +53,19 @@ struct DemoCommand: AsyncParsableCommand {
         )
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let stop = StopFlag()
-        stop.onSignals()
 
         status("starting the embedded broker…")
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
         for spec in Topics.all { try cluster.createTopic(spec.name, partitions: partitions) }
         let bootstrap = cluster.bootstrapServers
+        // The wallboard refreshes every second: let the open hour window update every 5 s (the
+        // default, 60 s, suits a dashboard that polls once a minute).
+        let rules = directory.appendingPathComponent("demo-rules.yaml")
+        try "kpi:\n  windows:\n    hour:\n      updateThrottleSeconds: 5\n".write(
+            to: rules,
+            atomically: true,
+            encoding: .utf8
+        )
 
         let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             .deletingLastPathComponent()
@@ -74,6 +81,7 @@ struct DemoCommand: AsyncParsableCommand {
                         "KAFKA_BROKERS": bootstrap, "TANDEM_HTTP_PORT": String(port), "TANDEM_LOG_LEVEL": "warning",
                         // The embedded broker holds an empty fetch this long (a real one answers at once).
                         "KAFKA_FETCH_WAIT_MAX_MS": "10", "TANDEM_WEBHOOK_TOKEN": "demo-token",
+                        "TANDEM_RULES": rules.path,
                     ],
                     log: directory.appendingPathComponent("\(name).log"),
                     port: port
@@ -86,7 +94,7 @@ struct DemoCommand: AsyncParsableCommand {
             let readyBy = ContinuousClock.now + .seconds(90)
             for service in services {
                 status("waiting for \(service.name) to be ready (partitions assigned, state restored)…")
-                while await httpGet("http://127.0.0.1:\(service.port)/health/ready")?.status != 200 {
+                while await httpGet("http://127.0.0.1:\(service.port ?? 0)/health/ready")?.status != 200 {
                     if !service.isRunning || stop.isSet || ContinuousClock.now > readyBy {
                         throw BenchFailure(
                             "\(service.name) did not become ready: \(service.describeExit) — \(service.log.path)"
@@ -110,6 +118,8 @@ struct DemoCommand: AsyncParsableCommand {
                 port: nil
             )
 
+            // Only now: a child started after SIGINT/SIGTERM are set to be ignored would inherit that.
+            stop.onSignals()
             let observer = try Observer(bootstrap: bootstrap, partitions: partitions, logger: logger)
             var view = DemoView(
                 bootstrap: bootstrap,
@@ -125,7 +135,7 @@ struct DemoCommand: AsyncParsableCommand {
                 for service in services {
                     let metrics =
                         service.isRunning
-                        ? await httpGet("http://127.0.0.1:\(service.port)/metrics")?.body : nil
+                        ? await httpGet("http://127.0.0.1:\(service.port ?? 0)/metrics")?.body : nil
                     view.update(
                         service: service.name,
                         metrics: metrics,
@@ -168,7 +178,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 }
 
-/// SIGINT / SIGTERM seen.
+/// SIGINT, SIGTERM or SIGHUP (the terminal went away) seen.
 final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var set = false
@@ -177,7 +187,7 @@ final class StopFlag: @unchecked Sendable {
     var isSet: Bool { lock.withLock { set } }
 
     func onSignals() {
-        for number in [SIGINT, SIGTERM] {
+        for number in [SIGINT, SIGTERM, SIGHUP] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [weak self] in self?.lock.withLock { self?.set = true } }

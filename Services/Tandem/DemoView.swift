@@ -179,12 +179,16 @@ struct DemoView {
         }
         var lines = [
             "KPIs of the hour from \(Timestamp.format(hour) ?? "") (updates while open)",
-            "  DIMENSION            CONTACTS  ANSWER  ABANDON  SERV.LVL   ASA s   AHT s     FCR  CSAT 2BOX    NPS",
+            "  DIMENSION                CONTACTS  ANSWER  ABANDON  SERV.LVL   ASA s   AHT s     FCR  CSAT 2BOX    NPS",
         ]
         let current = state.hourKPIs.values.filter { $0.start == hour }
         for dimension in [KPIDimension.overall, .tier, .channel] {
-            for snapshot in current.filter({ $0.dimension == dimension }).sorted(by: { $0.value < $1.value }) {
-                let label = "\(dimension.rawValue)=\(snapshot.value)".padding(toLength: 20, withPad: " ", startingAt: 0)
+            // Channels: the busiest eight with contacts, so the view fits a terminal.
+            let rows = current.filter { $0.dimension == dimension && $0.counts.counters[.contacts] > 0 }
+                .sorted { $0.counts.counters[.contacts] > $1.counts.counters[.contacts] }
+                .prefix(dimension == .channel ? 8 : 10)
+            for snapshot in rows {
+                let label = "\(dimension.rawValue)=\(snapshot.value)".padding(toLength: 24, withPad: " ", startingAt: 0)
                 let rates = snapshot.kpis
                 lines.append(
                     "  \(label) \(String(format: "%8lld", snapshot.counts.counters[.contacts]))  \(Self.percent(rates.answerRate))   \(Self.percent(rates.abandonRate))    \(Self.percent(rates.serviceLevel))  \(Self.number(rates.asaSeconds))  \(Self.number(rates.ahtSeconds))  \(Self.percent(rates.fcr))     \(Self.percent(rates.csatTop2Box))  \(Self.number(rates.nps))"
