@@ -126,7 +126,14 @@ let package = Package(
         ),
         .target(
             name: "Leads",
-            dependencies: ["Models", "ServiceKit", "Kafka"],
+            dependencies: [
+                "Models",
+                "ServiceKit",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/Leads/Leads",
             swiftSettings: strictSwift
         ),
@@ -200,6 +207,12 @@ let package = Package(
                 "Segmentation", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SegmentationTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "LeadsTests",
+            dependencies: ["Leads", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/LeadsTests",
             swiftSettings: strictSwift
         ),
         .testTarget(
