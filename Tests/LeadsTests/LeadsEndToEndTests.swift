@@ -13,7 +13,7 @@ struct LeadsEndToEndTests {
     static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     static let topics = [
         "cs.interactions", "cs.accounts", "cs.segments", "cs.catalog", "cs.lead-outcomes", "cs.leads",
-        "cs.lead-suppressions", "cs.leads.customers", "cs.leads.propensity", "cs.deadletter",
+        "cs.lead-suppressions", "cs.leads.customers", "cs.deadletter",
     ]
 
     /// One instance of the service: a loop, its processor and its catalog feed.

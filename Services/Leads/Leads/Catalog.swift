@@ -223,12 +223,8 @@ public final class CatalogFeed: HTTPEndpoint, @unchecked Sendable {
         self.logger = logger
     }
 
-    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
-        let body = "{\"products\":\(table.count),\"restored\":\(table.isRestored),\"rejected\":\(table.rejected)}\n"
-        return HTTPResponse(status: 200, contentType: "application/json", body: Array(body.utf8))
-    }
-
-    public func run() async throws {
+    /// Assigns every catalog partition from the beginning; the high watermarks to reach.
+    private func start() async throws -> (KafkaConsumer, [Int32: Int64]) {
         let admin = try KafkaAdmin(configuration: configuration, logger: logger)
         let description = try await admin.describeTopics([topic]).first
         let partitions = description?.partitions.map(\.id) ?? []
@@ -239,6 +235,28 @@ public final class CatalogFeed: HTTPEndpoint, @unchecked Sendable {
             if high > 0 { targets[partition] = high }
         }
         try consumer.assign(partitions.map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) })
+        return (consumer, targets)
+    }
+
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let body = "{\"products\":\(table.count),\"restored\":\(table.isRestored),\"rejected\":\(table.rejected)}\n"
+        return HTTPResponse(status: 200, contentType: "application/json", body: Array(body.utf8))
+    }
+
+    public func run() async throws {
+        // The catalog may not be reachable yet (broker starting, topic being created): retried.
+        var consumer: KafkaConsumer?
+        var targets: [Int32: Int64] = [:]
+        while consumer == nil {
+            do {
+                (consumer, targets) = try await start()
+            } catch {
+                logger.warning("catalog feed cannot start yet", metadata: ["error": "\(error)"])
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        guard let consumer else { return }
         if targets.isEmpty { table.markRestored() }
         let decoder = TandemJSON.decoder()
         await withGracefulShutdownHandler {

@@ -38,6 +38,9 @@ public struct CustomerLeadState: Codable, Sendable, Hashable {
     /// The last applied input offset per input topic (interactions, accounts, segments,
     /// outcomes): a replayed record at or below it is skipped (offsets of two topics do not compare).
     public var offsets: [Int64] = [-1, -1, -1, -1]
+    /// Only in the partition's propensity entry (``LeadsProcessor/propensityKey``): outcome counts
+    /// per `type/tier` on this partition. Nil (and not written) for customers.
+    public var propensity: [String: PropensityCounts]?
 
     public init() {}
 

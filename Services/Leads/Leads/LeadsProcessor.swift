@@ -39,9 +39,11 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
     public let suppressionsTopic: String
     /// Per-customer state, by customer id (changelog `cs.leads.customers`).
     public let customers: KeyedStateStore<CustomerLeadState>
-    /// Outcome counts per `type/tier`, per partition (changelog `cs.leads.propensity`).
-    public let propensity: KeyedStateStore<PropensityCounts>
-    public var stores: [any StateStore] { [customers, propensity] }
+    /// The key of each partition's propensity entry in ``customers`` (outcome counts per
+    /// `type/tier` on that partition): a control character no customer id holds, so the counts
+    /// share the customers' changelog and need no topic of their own.
+    public static let propensityKey = "\u{1F}propensity"
+    public var stores: [any StateStore] { [customers] }
     public var ownOutputTopics: [String] { [leadsTopic, suppressionsTopic] }
     /// The catalog, held whole.
     public let catalog: CatalogTable
@@ -88,10 +90,6 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
             name: "customers",
             changelogTopic: configuration.topic(Topics.changelog(service: "leads", store: "customers"))
         )
-        propensity = KeyedStateStore(
-            name: "propensity",
-            changelogTopic: configuration.topic(Topics.changelog(service: "leads", store: "propensity"))
-        )
         self.catalog = catalog
         self.rules = rules
         self.logger = logger
@@ -115,9 +113,7 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         let partition = record.partition
         let data = Data(value)
         let snapshot = catalog.snapshot()
-        let counts: CountsLookup = { [propensity] type, tier in
-            propensity.get(Self.countsKey(type, tier), partition: partition) ?? PropensityCounts()
-        }
+        let counts = countsLookup(partition: partition)
         switch record.topic {
         case interactionsTopic:
             let interaction: Interaction = try decode(data)
@@ -156,14 +152,16 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
             var state = customers.get(outcome.customerId, partition: partition) ?? CustomerLeadState()
             guard !isReplay(&state, slot: 3, record) else { return }
             let effect = try engine.handle(outcome: outcome, state: &state)
-            let key = Self.countsKey(effect.type, effect.tier)
-            if effect.accepted + effect.contacted > 0,
-                !propensity.isApplied(key, partition: partition, offset: record.offset)
-            {
-                var value = propensity.get(key, partition: partition) ?? PropensityCounts()
+            var entry = customers.get(Self.propensityKey, partition: partition) ?? CustomerLeadState()
+            // Its own offset: the counts and the customer may reach the changelog in different batches.
+            if effect.accepted + effect.contacted > 0, record.offset > entry.offsets[3] {
+                let key = Self.countsKey(effect.type, effect.tier)
+                var value = entry.propensity?[key] ?? PropensityCounts()
                 value.accepted += effect.accepted
                 value.contacted += effect.contacted
-                propensity.put(key, value, partition: partition, offset: record.offset)
+                entry.propensity = (entry.propensity ?? [:]).merging([key: value]) { _, new in new }
+                entry.offsets[3] = record.offset
+                customers.put(Self.propensityKey, entry, partition: partition, offset: record.offset)
             }
             finish(outcome.customerId, state, [], record: record, into: &output)
         default:
@@ -260,9 +258,12 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
             if best == nil || product.monthlyFee < best!.monthlyFee { best = product }
         }
         guard let best else { return }
-        let decision = engine.satisfyPending(with: best, customerId: customerId, state: &state) { [propensity] in
-            propensity.get(Self.countsKey($0, $1), partition: partition) ?? PropensityCounts()
-        }
+        let decision = engine.satisfyPending(
+            with: best,
+            customerId: customerId,
+            state: &state,
+            counts: countsLookup(partition: partition)
+        )
         if let decision { publish(decision, customerId: customerId, partition: partition, into: &output) }
         pending[partition]?.remove(customerId)
         let offset = customers.offset(of: customerId, partition: partition) ?? -1
@@ -365,9 +366,17 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         }
     }
 
+    private func countsLookup(partition: Int32) -> CountsLookup {
+        let counts = customers.get(Self.propensityKey, partition: partition)?.propensity ?? [:]
+        return { counts[Self.countsKey($0, $1)] ?? PropensityCounts() }
+    }
+
     static func countsKey(_ type: LeadType, _ tier: Rules.Tier) -> String { "\(type.rawValue)/\(tier.rawValue)" }
 
     static func checkKey(_ record: InputRecord, _ customerId: String) throws(ProcessingFailure) {
+        if customerId == propensityKey {
+            throw ProcessingFailure(reason: "invalid", message: "customerId: a reserved value")
+        }
         guard let key = record.key else { return }
         let matches = customerId.utf8.elementsEqual(UnsafeRawBufferPointer(key))
         if !matches {
