@@ -68,6 +68,7 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
     /// Suppression ids found on the output tail during a restore, per partition.
     private var tailSuppressions: [Int32: Set<String>] = [:]
     private let decoder = TandemJSON.decoder()
+    private let fastDecoder = FastJSONDecoder()
     private let encoder = TandemJSON.encoder()
     private let leadsMetric: [LeadType: Counter]
     private let suppressionMetric: [SuppressionReason: Counter]
@@ -111,18 +112,18 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
             throw ProcessingFailure(reason: "invalid_json", message: "the record has no value")
         }
         let partition = record.partition
-        let data = Data(value)
         let snapshot = catalog.snapshot()
         let counts = countsLookup(partition: partition)
         switch record.topic {
         case interactionsTopic:
-            let interaction: Interaction = try decode(data)
+            let interaction = try decodeInteraction(value)
             guard let customerId = interaction.customerId, !customerId.isEmpty else {
                 ignored += 1
                 return
             }
             try Self.checkKey(record, customerId)
-            var state = customers.get(customerId, partition: partition) ?? CustomerLeadState()
+            let stored = customers.get(customerId, partition: partition)
+            var state = stored ?? CustomerLeadState()
             guard !isReplay(&state, slot: 0, record) else { return }
             let decisions = engine.handle(
                 interaction: interaction,
@@ -131,25 +132,29 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
                 catalog: snapshot,
                 counts: counts
             )
-            finish(customerId, state, decisions, record: record, into: &output)
+            finish(customerId, stored, state, decisions, record: record, into: &output)
         case accountsTopic:
-            let event: AccountEvent = try decode(data)
+            // Foundation: the simdjson account decoder skips `usage`, which plan pricing needs.
+            let event: AccountEvent = try decode(Data(value))
             try Self.checkKey(record, event.customerId)
-            var state = customers.get(event.customerId, partition: partition) ?? CustomerLeadState()
+            let stored = customers.get(event.customerId, partition: partition)
+            var state = stored ?? CustomerLeadState()
             guard !isReplay(&state, slot: 1, record) else { return }
             let decisions = try engine.handle(account: event, state: &state, catalog: snapshot, counts: counts)
-            finish(event.customerId, state, decisions, record: record, into: &output)
+            finish(event.customerId, stored, state, decisions, record: record, into: &output)
         case segmentsTopic:
-            let segment: CustomerSegment = try decode(data)
+            let segment: CustomerSegment = try decode(Data(value))
             try Self.checkKey(record, segment.customerId)
-            var state = customers.get(segment.customerId, partition: partition) ?? CustomerLeadState()
+            let stored = customers.get(segment.customerId, partition: partition)
+            var state = stored ?? CustomerLeadState()
             guard !isReplay(&state, slot: 2, record) else { return }
             let decisions = engine.handle(segment: segment, state: &state, catalog: snapshot, counts: counts)
-            finish(segment.customerId, state, decisions, record: record, into: &output)
+            finish(segment.customerId, stored, state, decisions, record: record, into: &output)
         case outcomesTopic:
-            let outcome: LeadOutcome = try decode(data)
+            let outcome: LeadOutcome = try decode(Data(value))
             try Self.checkKey(record, outcome.customerId)
-            var state = customers.get(outcome.customerId, partition: partition) ?? CustomerLeadState()
+            let stored = customers.get(outcome.customerId, partition: partition)
+            var state = stored ?? CustomerLeadState()
             guard !isReplay(&state, slot: 3, record) else { return }
             let effect = try engine.handle(outcome: outcome, state: &state)
             var entry = customers.get(Self.propensityKey, partition: partition) ?? CustomerLeadState()
@@ -163,7 +168,7 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
                 entry.offsets[3] = record.offset
                 customers.put(Self.propensityKey, entry, partition: partition, offset: record.offset)
             }
-            finish(outcome.customerId, state, [], record: record, into: &output)
+            finish(outcome.customerId, stored, state, [], record: record, into: &output)
         default:
             throw ProcessingFailure(reason: "unknown_topic", message: "the leads service does not read this topic")
         }
@@ -272,6 +277,7 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
 
     private func finish(
         _ customerId: String,
+        _ stored: CustomerLeadState?,
         _ updated: CustomerLeadState,
         _ decisions: [Decision],
         record: InputRecord,
@@ -280,6 +286,9 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         var state = updated
         let partition = record.partition
         for decision in decisions { publish(decision, customerId: customerId, partition: partition, into: &output) }
+        // A record that changed nothing and published nothing is not written: replayed, it would
+        // again change and publish nothing (the changelog grows with changes, not with events).
+        guard !decisions.isEmpty || state != stored else { return }
         state.offsets[Self.slot(record.topic, self)] = record.offset
         if state.pendingRetention != nil {
             pending[partition, default: []].insert(customerId)
@@ -336,6 +345,42 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         }
     }
 
+    /// `cs.interactions` through the simdjson path (intake wrote it normalised); the SPEC §2 fields
+    /// the leads need are checked.
+    private func decodeInteraction(_ value: UnsafeRawBufferPointer) throws(ProcessingFailure) -> Interaction {
+        let raw: RawInteraction
+        do {
+            raw = try fastDecoder.decodeRawInteraction(value)
+        } catch {
+            throw Self.decodingFailure(error)
+        }
+        guard let eventId = raw.eventId, !eventId.isEmpty, let occurredAt = raw.occurredAt,
+            let channel = raw.normalizedChannel, let kind = raw.interactionKind
+        else {
+            throw ProcessingFailure(reason: "invalid", message: "eventId, occurredAt, channel and kind are required")
+        }
+        if let sentiment = raw.sentiment, !(-1...1).contains(sentiment) {
+            throw ProcessingFailure(reason: "invalid", message: "sentiment: must be between -1 and 1")
+        }
+        if let csat = raw.csat, !(1...5).contains(csat) {
+            throw ProcessingFailure(reason: "invalid", message: "csat: must be between 1 and 5")
+        }
+        return Interaction(
+            eventId: eventId,
+            occurredAt: occurredAt,
+            receivedAt: occurredAt,
+            channel: channel,
+            kind: kind,
+            customerId: raw.customerId,
+            topic: raw.topic,
+            answered: raw.answered,
+            resolved: raw.resolved,
+            csat: raw.csat,
+            sentiment: raw.sentiment,
+            signals: raw.signals
+        )
+    }
+
     private func decode<Record: Decodable & Validatable>(_ data: Data) throws(ProcessingFailure) -> Record {
         let record: Record
         do {
@@ -369,6 +414,19 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
     private func countsLookup(partition: Int32) -> CountsLookup {
         let counts = customers.get(Self.propensityKey, partition: partition)?.propensity ?? [:]
         return { counts[Self.countsKey($0, $1)] ?? PropensityCounts() }
+    }
+
+    static func decodingFailure(_ error: ModelError) -> ProcessingFailure {
+        guard case .decoding(let field, let message) = error else {
+            return ProcessingFailure(reason: "invalid_json", message: "the payload cannot be read")
+        }
+        if field.isEmpty {
+            return ProcessingFailure(
+                reason: message.hasPrefix("payload is not valid") ? "invalid_json" : "invalid_field",
+                message: message
+            )
+        }
+        return ProcessingFailure(reason: "invalid_field", message: "\(field): \(message)")
     }
 
     static func countsKey(_ type: LeadType, _ tier: Rules.Tier) -> String { "\(type.rawValue)/\(tier.rawValue)" }
