@@ -168,6 +168,7 @@ let package = Package(
                 "CKafkaCeiling",
                 "Intake",
                 "Segmentation",
+                "Leads",
                 "KPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

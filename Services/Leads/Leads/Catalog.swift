@@ -64,22 +64,117 @@ public enum Scripts {
 public struct CatalogSnapshot: Sendable {
     private let byId: [String: Product]
     private let byFamily: [String: [Product]]
+    /// Every metric named by a plan's allowances or overage prices, in a fixed order.
+    private let metrics: [String]
+    private let metricIndex: [String: Int]
+    /// The plans by (monthlyFee, productId), with their numbers in ``metrics`` order.
+    private let rows: [PlanRow]
+
+    /// A plan's numbers laid out for pricing many plans fast.
+    struct PlanRow: Sendable {
+        var product: Product
+        var fee: Double
+        var allowances: [Double]
+        /// Nil where the plan has no overage price for the metric.
+        var overage: [Double?]
+        var from: Int64
+        var until: Int64
+    }
 
     public init(_ products: [String: Product]) {
         byId = products
         var families: [String: [Product]] = [:]
         for product in products.values { families[product.family, default: []].append(product) }
         byFamily = families.mapValues { $0.sorted { $0.productId < $1.productId } }
+        let plans = (families["plan"] ?? []).sorted {
+            ($0.monthlyFee, $0.productId) < ($1.monthlyFee, $1.productId)
+        }
+        var names = Set<String>()
+        for plan in plans {
+            names.formUnion(plan.allowances.keys)
+            names.formUnion(plan.overage.keys)
+        }
+        let ordered = names.sorted()
+        metrics = ordered
+        metricIndex = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
+        rows = plans.map { plan in
+            PlanRow(
+                product: plan,
+                fee: plan.monthlyFee,
+                allowances: ordered.map { plan.allowances[$0] ?? 0 },
+                overage: ordered.map { plan.overage[$0] },
+                from: LeadEngine.milliseconds(plan.availableFrom),
+                until: plan.availableUntil.map(LeadEngine.milliseconds) ?? .max
+            )
+        }
     }
 
     /// A product by id (withdrawn products are absent).
     public func product(_ id: String) -> Product? { byId[id] }
     /// Every product of the family `plan`, by productId.
-    public var plans: [Product] { byFamily["plan"] ?? [] }
+    public var plans: [Product] { (byFamily["plan"] ?? []) }
     /// Every product of a family, by productId.
     public func products(family: String) -> [Product] { byFamily[family] ?? [] }
     /// Number of products.
     public var count: Int { byId.count }
+
+    /// The usage as an array in ``metrics`` order; nil if it uses a metric no plan names
+    /// (no plan can serve it then).
+    private func vector(_ usage: [String: Double]) -> [Double]? {
+        var vector = [Double](repeating: 0, count: metrics.count)
+        for (metric, used) in usage {
+            guard let index = metricIndex[metric] else {
+                if used > 0 { return nil }
+                continue
+            }
+            vector[index] = used
+        }
+        return vector
+    }
+
+    private static func cost(_ row: PlanRow, _ usage: [Double]) -> Double? {
+        var total = row.fee
+        for index in usage.indices {
+            let excess = usage[index] - row.allowances[index]
+            guard excess > 0 else { continue }
+            guard let price = row.overage[index] else { return nil }
+            total += excess * price
+        }
+        return total
+    }
+
+    /// The available plan (other than `excluding`) with the lowest cost for the usage, ties by
+    /// productId; plans are visited by fee and the visit stops once a fee passes the best cost.
+    public func cheapestPlan(
+        usage: [String: Double],
+        at: Int64,
+        excluding: String?
+    ) -> (product: Product, cost: Double)? {
+        guard let usage = vector(usage) else { return nil }
+        var best: (product: Product, cost: Double)?
+        for row in rows {
+            if let best, row.fee > best.cost { break }
+            guard row.from <= at, at < row.until, row.product.productId != excluding,
+                let cost = Self.cost(row, usage)
+            else { continue }
+            if best == nil || cost < best!.cost
+                || (cost == best!.cost && row.product.productId < best!.product.productId)
+            {
+                best = (row.product, cost)
+            }
+        }
+        return best
+    }
+
+    /// The available plan (other than `excluding`) with the lowest fee whose allowances cover the
+    /// usage, ties by productId.
+    public func cheapestCovering(usage: [String: Double], at: Int64, excluding: String?) -> Product? {
+        guard let usage = vector(usage) else { return nil }
+        for row in rows where row.from <= at && at < row.until && row.product.productId != excluding {
+            if usage.indices.allSatisfy({ usage[$0] <= row.allowances[$0] }) { return row.product }
+        }
+        return nil
+    }
 }
 
 /// The catalog held whole by every instance (a "global table"): every partition of `cs.catalog`,

@@ -100,13 +100,7 @@ public struct LeadEngine: Sendable {
             let currentCost = Self.cost(of: current, usage: Self.averageUsage(bills))
         else { return nil }
         let usage = Self.averageUsage(bills)
-        var best: (product: Product, cost: Double)?
-        for plan in catalog.plans where plan.productId != planId && plan.isAvailable(at: Self.date(at)) {
-            guard let cost = Self.cost(of: plan, usage: usage) else { continue }
-            if best == nil || cost < best!.cost || (cost == best!.cost && plan.productId < best!.product.productId) {
-                best = (plan, cost)
-            }
-        }
+        let best = catalog.cheapestPlan(usage: usage, at: at, excluding: planId)
         guard let best, currentCost > 0 else { return nil }
         let saving = currentCost - best.cost
         let percent = saving / currentCost * 100
@@ -124,16 +118,7 @@ public struct LeadEngine: Sendable {
     public func retentionPlan(state: CustomerLeadState, catalog: CatalogSnapshot, at: Int64) -> Product? {
         let usage = Self.averageUsage(Array(state.bills.suffix(rules.planFit.usageBillCount)))
         guard !usage.isEmpty else { return nil }
-        var best: Product?
-        for plan in catalog.plans where plan.productId != state.planId && plan.isAvailable(at: Self.date(at)) {
-            guard Self.covers(plan, usage: usage) else { continue }
-            if best == nil || plan.monthlyFee < best!.monthlyFee
-                || (plan.monthlyFee == best!.monthlyFee && plan.productId < best!.productId)
-            {
-                best = plan
-            }
-        }
-        return best
+        return catalog.cheapestCovering(usage: usage, at: at, excluding: state.planId)
     }
 
     /// Whether one product satisfies a pending retention need: a plan covering the usage, not the
@@ -176,14 +161,7 @@ public struct LeadEngine: Sendable {
             else { return nil }
             return plan
         }
-        var best: (product: Product, cost: Double)?
-        for plan in catalog.plans where plan.isAvailable(at: Self.date(at)) {
-            guard let cost = Self.cost(of: plan, usage: usage) else { continue }
-            if best == nil || cost < best!.cost || (cost == best!.cost && plan.productId < best!.product.productId) {
-                best = (plan, cost)
-            }
-        }
-        return best?.product
+        return catalog.cheapestPlan(usage: usage, at: at, excluding: nil)?.product
     }
 
     // MARK: Contact policy
