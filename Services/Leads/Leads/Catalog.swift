@@ -64,6 +64,7 @@ public enum Scripts {
 public struct CatalogSnapshot: Sendable {
     private let byId: [String: Product]
     private let byFamily: [String: [Product]]
+    private let byFamilyFee: [String: [Product]]
     /// Every metric named by a plan's allowances or overage prices, in a fixed order.
     private let metrics: [String]
     private let metricIndex: [String: Int]
@@ -86,6 +87,9 @@ public struct CatalogSnapshot: Sendable {
         var families: [String: [Product]] = [:]
         for product in products.values { families[product.family, default: []].append(product) }
         byFamily = families.mapValues { $0.sorted { $0.productId < $1.productId } }
+        byFamilyFee = families.mapValues {
+            $0.sorted { ($0.monthlyFee, $0.productId) < ($1.monthlyFee, $1.productId) }
+        }
         let plans = (families["plan"] ?? []).sorted {
             ($0.monthlyFee, $0.productId) < ($1.monthlyFee, $1.productId)
         }
@@ -115,6 +119,8 @@ public struct CatalogSnapshot: Sendable {
     public var plans: [Product] { (byFamily["plan"] ?? []) }
     /// Every product of a family, by productId.
     public func products(family: String) -> [Product] { byFamily[family] ?? [] }
+    /// Every product of a family, by (monthlyFee, productId).
+    public func productsByFee(family: String) -> [Product] { byFamilyFee[family] ?? [] }
     /// Number of products.
     public var count: Int { byId.count }
 

@@ -138,17 +138,13 @@ public struct LeadEngine: Sendable {
     /// `cross_sell`: the best available product of the family for this customer: the lowest cost
     /// for the customer's average usage (the monthly fee when usage is unknown), ties by productId.
     public func crossSell(family: String, state: CustomerLeadState, catalog: CatalogSnapshot, at: Int64) -> Product? {
-        let usage = Self.averageUsage(Array(state.bills.suffix(rules.planFit.usageBillCount)))
-        var best: (product: Product, cost: Double)?
-        for product in catalog.products(family: family)
-        where product.productId != state.planId && product.isAvailable(at: Self.date(at)) {
-            let cost = Self.cost(of: product, usage: family == "plan" ? usage : [:]) ?? .infinity
-            guard cost.isFinite else { continue }
-            if best == nil || cost < best!.cost || (cost == best!.cost && product.productId < best!.product.productId) {
-                best = (product, cost)
-            }
+        if family == "plan" {
+            let usage = Self.averageUsage(Array(state.bills.suffix(rules.planFit.usageBillCount)))
+            return catalog.cheapestPlan(usage: usage, at: at, excluding: state.planId)?.product
         }
-        return best?.product
+        // Without allowances to price, the cost is the fee: the first available by fee.
+        let date = Self.date(at)
+        return catalog.productsByFee(family: family).first { $0.productId != state.planId && $0.isAvailable(at: date) }
     }
 
     /// `win_back`: the plan to win an inactive customer back with: the cheapest available plan for
