@@ -129,7 +129,14 @@ let package = Package(
         ),
         .target(
             name: "Leads",
-            dependencies: ["Models", "ServiceKit", "Kafka"],
+            dependencies: [
+                "Models",
+                "ServiceKit",
+                "Kafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             path: "Services/Leads/Leads",
             swiftSettings: strictSwift
         ),
@@ -172,6 +179,7 @@ let package = Package(
                 "CKafkaCeiling",
                 "Intake",
                 "Segmentation",
+                "Leads",
                 "KPI",
                 "Simulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -212,6 +220,12 @@ let package = Package(
                 "Segmentation", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SegmentationTests",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "LeadsTests",
+            dependencies: ["Leads", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/LeadsTests",
             swiftSettings: strictSwift
         ),
         .testTarget(

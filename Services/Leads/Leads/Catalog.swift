@@ -1,0 +1,401 @@
+public import Foundation
+import Kafka
+public import Logging
+public import Models
+public import ServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// The pitch scripts of the catalog: `{{name}}`, `{{saving}}` and `{{productName}}` placeholders.
+public enum Scripts {
+    /// The placeholders a script may use.
+    public static let placeholders: Set<String> = ["name", "saving", "productName"]
+
+    /// What `{{name}}` becomes. No record of the suite carries the customer's name (it would be
+    /// PII on a topic marketing reads), so the lead says "customer" and the agent greets the
+    /// customer by name from the CRM.
+    public static let customerName = "customer"
+
+    /// The script of a product that has none.
+    public static func defaultScript(saving: Bool) -> String {
+        saving
+            ? "Dear {{name}}, {{productName}} fits your usage and saves you {{saving}} a month."
+            : "Dear {{name}}, {{productName}} may suit you."
+    }
+
+    /// Why a script is malformed, or nil: an unclosed `{{`, a stray `}}`, an empty or unknown placeholder.
+    public static func problem(_ script: String) -> String? {
+        var rest = Substring(script)
+        while let open = rest.range(of: "{{") {
+            if rest[..<open.lowerBound].contains("}}") { return "a '}}' without '{{'" }
+            let after = rest[open.upperBound...]
+            guard let close = after.range(of: "}}") else { return "a '{{' without '}}'" }
+            let name = after[..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            if name.contains("{") { return "nested '{{'" }
+            guard placeholders.contains(name) else {
+                return "unknown placeholder (allowed: {{name}}, {{saving}}, {{productName}})"
+            }
+            rest = after[close.upperBound...]
+        }
+        if rest.contains("}}") { return "a '}}' without '{{'" }
+        return nil
+    }
+
+    /// Fills the placeholders (spaces inside the braces allowed); `{{saving}}` without a saving is "0.00".
+    public static func fill(_ script: String, name: String, productName: String, saving: Double?) -> String {
+        var output = ""
+        var rest = Substring(script)
+        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
+            output += rest[..<open.lowerBound]
+            let key = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+            switch key {
+            case "name": output += name
+            case "productName": output += productName
+            case "saving": output += String(format: "%.2f", saving ?? 0)
+            default: output += rest[open.lowerBound..<close.upperBound]
+            }
+            rest = rest[close.upperBound...]
+        }
+        return output + rest
+    }
+}
+
+/// One consistent view of the catalog, indexed for the opportunities.
+public struct CatalogSnapshot: Sendable {
+    private let byId: [String: Product]
+    private let byFamily: [String: [Product]]
+    private let byFamilyFee: [String: [Product]]
+    /// Every metric named by a plan's allowances or overage prices, in a fixed order.
+    private let metrics: [String]
+    private let metricIndex: [String: Int]
+    /// The plans by (monthlyFee, productId), with their numbers in ``metrics`` order.
+    private let rows: [PlanRow]
+
+    /// A plan's numbers laid out for pricing many plans fast.
+    struct PlanRow: Sendable {
+        var product: Product
+        var fee: Double
+        var allowances: [Double]
+        /// Nil where the plan has no overage price for the metric.
+        var overage: [Double?]
+        var from: Int64
+        var until: Int64
+    }
+
+    public init(_ products: [String: Product]) {
+        byId = products
+        var families: [String: [Product]] = [:]
+        for product in products.values { families[product.family, default: []].append(product) }
+        byFamily = families.mapValues { $0.sorted { $0.productId < $1.productId } }
+        byFamilyFee = families.mapValues {
+            $0.sorted { ($0.monthlyFee, $0.productId) < ($1.monthlyFee, $1.productId) }
+        }
+        let plans = (families["plan"] ?? []).sorted {
+            ($0.monthlyFee, $0.productId) < ($1.monthlyFee, $1.productId)
+        }
+        var names = Set<String>()
+        for plan in plans {
+            names.formUnion(plan.allowances.keys)
+            names.formUnion(plan.overage.keys)
+        }
+        let ordered = names.sorted()
+        metrics = ordered
+        metricIndex = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
+        rows = plans.map { plan in
+            PlanRow(
+                product: plan,
+                fee: plan.monthlyFee,
+                allowances: ordered.map { plan.allowances[$0] ?? 0 },
+                overage: ordered.map { plan.overage[$0] },
+                from: LeadEngine.milliseconds(plan.availableFrom),
+                until: plan.availableUntil.map(LeadEngine.milliseconds) ?? .max
+            )
+        }
+    }
+
+    /// A product by id (withdrawn products are absent).
+    public func product(_ id: String) -> Product? { byId[id] }
+    /// Every product of the family `plan`, by productId.
+    public var plans: [Product] { (byFamily["plan"] ?? []) }
+    /// Every product of a family, by productId.
+    public func products(family: String) -> [Product] { byFamily[family] ?? [] }
+    /// Every product of a family, by (monthlyFee, productId).
+    public func productsByFee(family: String) -> [Product] { byFamilyFee[family] ?? [] }
+    /// Number of products.
+    public var count: Int { byId.count }
+
+    /// The usage as an array in ``metrics`` order; nil if it uses a metric no plan names
+    /// (no plan can serve it then).
+    private func vector(_ usage: [String: Double]) -> [Double]? {
+        var vector = [Double](repeating: 0, count: metrics.count)
+        for (metric, used) in usage {
+            guard let index = metricIndex[metric] else {
+                if used > 0 { return nil }
+                continue
+            }
+            vector[index] = used
+        }
+        return vector
+    }
+
+    private static func cost(_ row: PlanRow, _ usage: [Double]) -> Double? {
+        var total = row.fee
+        for index in usage.indices {
+            let excess = usage[index] - row.allowances[index]
+            guard excess > 0 else { continue }
+            guard let price = row.overage[index] else { return nil }
+            total += excess * price
+        }
+        return total
+    }
+
+    /// The available plan (other than `excluding`) with the lowest cost for the usage, ties by
+    /// productId; plans are visited by fee and the visit stops once a fee passes the best cost.
+    public func cheapestPlan(
+        usage: [String: Double],
+        at: Int64,
+        excluding: String?
+    ) -> (product: Product, cost: Double)? {
+        guard let usage = vector(usage) else { return nil }
+        var best: (product: Product, cost: Double)?
+        for row in rows {
+            if let best, row.fee > best.cost { break }
+            guard row.from <= at, at < row.until, row.product.productId != excluding,
+                let cost = Self.cost(row, usage)
+            else { continue }
+            if best == nil || cost < best!.cost
+                || (cost == best!.cost && row.product.productId < best!.product.productId)
+            {
+                best = (row.product, cost)
+            }
+        }
+        return best
+    }
+
+    /// The available plan (other than `excluding`) with the lowest fee whose allowances cover the
+    /// usage, ties by productId.
+    public func cheapestCovering(usage: [String: Double], at: Int64, excluding: String?) -> Product? {
+        guard let usage = vector(usage) else { return nil }
+        for row in rows where row.from <= at && at < row.until && row.product.productId != excluding {
+            if usage.indices.allSatisfy({ usage[$0] <= row.allowances[$0] }) { return row.product }
+        }
+        return nil
+    }
+}
+
+/// The catalog held whole by every instance (a "global table"): every partition of `cs.catalog`,
+/// not the consumer group's share. A product record replaces the product; a tombstone withdraws it.
+///
+/// - Important: written by the ``CatalogFeed``'s task and read by the processor's: all access
+///   goes through a mutex; readers get immutable ``CatalogSnapshot``s.
+public final class CatalogTable: Sendable {
+    private struct State {
+        var products: [String: Product] = [:]
+        var snapshot: CatalogSnapshot?
+        /// Products added or replaced, in the order they arrived (for pending retention needs).
+        var arrivals: [Product] = []
+        var restored = false
+        var rejected = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Checks a catalog record: the key must be the productId, the product must pass SPEC §2's
+    /// rules (no negative fee, allowance or overage; availableUntil after availableFrom) and its
+    /// script must be well formed. Returns the product, or the problem (no product built on it).
+    public static func validate(
+        key: String?,
+        value: UnsafeRawBufferPointer,
+        decoder: JSONDecoder
+    ) -> Result<
+        Product, ProcessingFailure
+    > {
+        let product: Product
+        do {
+            product = try decoder.decode(Product.self, from: Data(value))
+        } catch {
+            return .failure(ProcessingFailure(reason: "invalid_product", message: "not a product record: \(error)"))
+        }
+        let errors = product.validationErrors(now: Date())
+        if !errors.isEmpty {
+            return .failure(
+                ProcessingFailure(
+                    reason: "invalid_product",
+                    message: "product breaks SPEC §2: " + errors.map { "\($0)" }.joined(separator: "; ")
+                )
+            )
+        }
+        let numbers = [product.monthlyFee] + Array(product.allowances.values) + Array(product.overage.values)
+        if numbers.contains(where: { !$0.isFinite }) {
+            return .failure(ProcessingFailure(reason: "invalid_product", message: "a price or allowance is not finite"))
+        }
+        if let script = product.script, let problem = Scripts.problem(script) {
+            return .failure(ProcessingFailure(reason: "invalid_product", message: "malformed script: \(problem)"))
+        }
+        if let key, key != product.productId {
+            return .failure(ProcessingFailure(reason: "key_mismatch", message: "the record key is not the productId"))
+        }
+        return .success(product)
+    }
+
+    /// Adds or replaces a product.
+    public func apply(_ product: Product) {
+        state.withLock {
+            $0.products[product.productId] = product
+            $0.arrivals.append(product)
+            $0.snapshot = nil
+        }
+    }
+
+    /// Withdraws a product (a tombstone).
+    public func withdraw(_ productId: String) {
+        state.withLock {
+            if $0.products.removeValue(forKey: productId) != nil { $0.snapshot = nil }
+        }
+    }
+
+    /// Counts a rejected catalog record.
+    public func reject() { state.withLock { $0.rejected += 1 } }
+
+    /// The current catalog (rebuilt after a change, shared until the next one).
+    public func snapshot() -> CatalogSnapshot {
+        state.withLock {
+            if let snapshot = $0.snapshot { return snapshot }
+            let snapshot = CatalogSnapshot($0.products)
+            $0.snapshot = snapshot
+            return snapshot
+        }
+    }
+
+    /// Products that arrived since the caller last looked (then forgotten: one reader, the processor).
+    public func takeArrivals() -> [Product] {
+        state.withLock {
+            let arrivals = $0.arrivals
+            $0.arrivals.removeAll()
+            return arrivals
+        }
+    }
+
+    /// True once every catalog partition was read up to its end as of the start.
+    public var isRestored: Bool { state.withLock { $0.restored } }
+    /// Marks the table restored.
+    public func markRestored() { state.withLock { $0.restored = true } }
+    /// Products held.
+    public var count: Int { state.withLock { $0.products.count } }
+    /// Catalog records rejected (invalid products).
+    public var rejected: Int { state.withLock { $0.rejected } }
+
+    /// Waits (blocking the calling thread, polling every 10 ms) until restored or the deadline passes.
+    public func waitRestored(timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !isRestored {
+            if ContinuousClock.now >= deadline { return false }
+            usleep(10_000)
+        }
+        return true
+    }
+}
+
+/// Feeds a ``CatalogTable`` from every partition of `cs.catalog`, from the beginning, with its own
+/// group-less consumer (manual assignment, no commits), and keeps it up to date. The table is
+/// marked restored once each partition was read up to the high watermark seen at the start.
+///
+/// It runs in the service group as an HTTP endpoint, `GET /catalog`: `{"products":N,"restored":B,"rejected":R}`.
+public final class CatalogFeed: HTTPEndpoint, @unchecked Sendable {
+    public let table: CatalogTable
+    public let topic: String
+    private let configuration: KafkaConfiguration
+    private let logger: Logger
+    public var path: String { "/catalog" }
+    public var method: String { "GET" }
+    public var maxBodyBytes: Int { 0 }
+
+    /// - Parameters:
+    ///   - configuration: the service's configuration (brokers, `KAFKA_*` properties, prefix).
+    public init(configuration: ServiceConfiguration, table: CatalogTable, logger: Logger) {
+        self.table = table
+        self.topic = configuration.topic(Topics.catalog)
+        var kafka = configuration.producerConfiguration
+        kafka["group.id"] = "tandem-leads-catalog-unassigned"
+        kafka["enable.partition.eof"] = "false"
+        self.configuration = kafka
+        self.logger = logger
+    }
+
+    /// Assigns every catalog partition from the beginning; the high watermarks to reach.
+    private func start() async throws -> (KafkaConsumer, [Int32: Int64]) {
+        let admin = try KafkaAdmin(configuration: configuration, logger: logger)
+        let description = try await admin.describeTopics([topic]).first
+        let partitions = description?.partitions.map(\.id) ?? []
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        var targets: [Int32: Int64] = [:]
+        for partition in partitions {
+            let (_, high) = try await consumer.queryWatermarks(topic: topic, partition: partition)
+            if high > 0 { targets[partition] = high }
+        }
+        try consumer.assign(partitions.map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) })
+        return (consumer, targets)
+    }
+
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let body = "{\"products\":\(table.count),\"restored\":\(table.isRestored),\"rejected\":\(table.rejected)}\n"
+        return HTTPResponse(status: 200, contentType: "application/json", body: Array(body.utf8))
+    }
+
+    public func run() async throws {
+        // The catalog may not be reachable yet (broker starting, topic being created): retried.
+        var consumer: KafkaConsumer?
+        var targets: [Int32: Int64] = [:]
+        while consumer == nil {
+            do {
+                (consumer, targets) = try await start()
+            } catch {
+                logger.warning("catalog feed cannot start yet", metadata: ["error": "\(error)"])
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        guard let consumer else { return }
+        if targets.isEmpty { table.markRestored() }
+        let decoder = TandemJSON.decoder()
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                for await event in consumer.events {
+                    guard case .records(let batch) = event else { continue }
+                    for record in batch {
+                        let key = record.withUnsafeKey { $0.map { String(decoding: $0, as: UTF8.self) } }
+                        record.withUnsafeValue { value in
+                            guard let value else {
+                                if let key { table.withdraw(key) }
+                                return
+                            }
+                            switch CatalogTable.validate(key: key, value: value, decoder: decoder) {
+                            case .success(let product): table.apply(product)
+                            case .failure(let failure):
+                                table.reject()
+                                logger.warning(
+                                    "catalog record rejected",
+                                    metadata: [
+                                        "kafka.partition": "\(record.partition)", "kafka.offset": "\(record.offset)",
+                                        "reason": "\(failure.reason)", "problem": "\(failure.message)",
+                                    ]
+                                )
+                            }
+                        }
+                        if let target = targets[record.partition], record.offset + 1 >= target {
+                            targets[record.partition] = nil
+                            if targets.isEmpty { table.markRestored() }
+                        }
+                    }
+                }
+            } onCancel: {
+                consumer.stopEvents()
+            }
+        } onGracefulShutdown: {
+            consumer.stopEvents()
+        }
+        await consumer.close()
+    }
+}
