@@ -371,21 +371,3 @@ private final class SendTimes: @unchecked Sendable {
     func set(_ index: Int, _ instant: ContinuousClock.Instant) { lock.withLock { times[index] = instant } }
     func get(_ index: Int) -> ContinuousClock.Instant { lock.withLock { times[index] } }
 }
-
-/// User + system CPU seconds of this process so far.
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-}
-
-/// CPU seconds the calling thread has used.
-func threadCPUSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-}
-
-/// Bytes of heap in use (glibc mallinfo2).
-func heapInUse() -> Int { Int(tandem_ceiling_heap_in_use()) }

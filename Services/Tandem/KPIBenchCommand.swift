@@ -144,7 +144,7 @@ struct KPIBenchCommand: AsyncParsableCommand {
         }
         flush(processor)
         let start = ContinuousClock.now
-        let cpuStart = Self.cpuSeconds()
+        let cpuStart = processCPUSeconds()
         var lastTick = start
         var output = ProcessorOutput()
         var changelog = ProducerBatchSink()
@@ -179,7 +179,7 @@ struct KPIBenchCommand: AsyncParsableCommand {
         let seconds =
             Double((ContinuousClock.now - start).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - start).components.seconds)
-        let cpu = Self.cpuSeconds() - cpuStart
+        let cpu = processCPUSeconds() - cpuStart
         return (Double(events.count) / seconds, Double(events.count) / cpu)
     }
 
@@ -207,7 +207,7 @@ struct KPIBenchCommand: AsyncParsableCommand {
         values += (0..<queues).map { (.queue, "q\($0)") }
         // Resident memory moves in pages: build the same day window for 64 partitions and divide.
         let copies: Int32 = 64
-        let before = Self.residentBytes()
+        let before = residentBytes()
         let store = CellStore(changelogTopic: "cs.kpi.windows")
         var cells = 0
         for partition in 0..<copies {
@@ -221,28 +221,9 @@ struct KPIBenchCommand: AsyncParsableCommand {
             }
         }
         store.changesFlushed()
-        let bytes = (Self.residentBytes() - before) / Int(copies)
+        let bytes = (residentBytes() - before) / Int(copies)
         withExtendedLifetime(store) {}
         return (bytes, cells)
-    }
-}
-
-extension KPIBenchCommand {
-    /// CPU time of this process, seconds.
-    static func cpuSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
-
-    /// VmRSS of this process, from /proc/self/status (0 where there is no /proc).
-    static func residentBytes() -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
-            return kilobytes * 1024
-        }
-        return 0
     }
 }
 

@@ -336,7 +336,7 @@ struct LeadsBenchCommand: AsyncParsableCommand {
         )
         _ = table.snapshot()
         let heapBefore = heapInUse()
-        let residentBefore = SegmentationBenchCommand.residentBytes()
+        let residentBefore = residentBytes()
         var offsets = [String: [Int64]]()
         for customer in 0..<customers {
             let partition = Int32(customer % partitions)
@@ -371,7 +371,7 @@ struct LeadsBenchCommand: AsyncParsableCommand {
         }
         processor.customers.changesFlushed()
         let heap = heapInUse() - heapBefore
-        let resident = SegmentationBenchCommand.residentBytes() - residentBefore
+        let resident = residentBytes() - residentBefore
         withExtendedLifetime(processor) {}
         return Memory(
             heapBytes: heap,

@@ -150,13 +150,13 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
         while loop.counts.recordsIn < records, ContinuousClock.now < deadline {
             if start == nil, loop.counts.recordsIn > 0 {
                 start = .now
-                cpuStart = Self.cpuSeconds()
+                cpuStart = processCPUSeconds()
                 counted = loop.counts.recordsIn
             }
             try await Task.sleep(for: .milliseconds(1))
         }
         let end = ContinuousClock.now
-        let cpu = Self.cpuSeconds() - cpuStart
+        let cpu = processCPUSeconds() - cpuStart
         loop.stop()
         try await running.value
         guard loop.counts.recordsIn >= records, loop.counts.deadLetters.isEmpty else {
@@ -166,14 +166,6 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
             Double(records - counted) / (end - (start ?? end)).seconds, processor.published,
             Double(records - counted) / cpu
         )
-    }
-
-    /// CPU seconds this process has used (all threads: the loop, librdkafka and the embedded broker).
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static let eventsPerCustomer = 10
@@ -302,18 +294,5 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
             heapPerCustomer: Double(heap) / Double(customers),
             residentPerCustomer: Double(resident) / Double(customers)
         )
-    }
-
-    /// Bytes of live malloc allocations (arena and mmapped), glibc's accounting.
-    static func heapInUse() -> Int {
-        Int(tandem_ceiling_heap_in_use())
-    }
-
-    /// The resident set size from /proc/self/statm.
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
