@@ -252,6 +252,7 @@ let package = Package(
             dependencies: [
                 "Models",
                 "Kafka",
+                "Simulator",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/IntegrationTests",

@@ -57,9 +57,15 @@ final class GroupMember: @unchecked Sendable {
         process.waitUntilExit()
     }
 
+    /// SIGSTOP (frozen, as a stalled or swapped-out process is) or SIGCONT (thawed).
+    func freeze(_ frozen: Bool) {
+        kill(process.processIdentifier, frozen ? SIGSTOP : SIGCONT)
+    }
+
     /// SIGTERM, then waits for the exit.
     func terminate() {
         if process.isRunning {
+            freeze(false)
             process.terminate()
             process.waitUntilExit()
         }

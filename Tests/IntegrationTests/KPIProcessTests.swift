@@ -13,53 +13,6 @@ struct KPIProcessTests {
     /// 2026-11-25T08:00:00Z.
     static let base = Date(timeIntervalSince1970: 1_795_593_600)
 
-    /// Every record of a topic with its key, collected in the background.
-    final class Collector: @unchecked Sendable {
-        private let lock = NSLock()
-        private var records: [(key: String, value: String)] = []
-        private let consumer: KafkaConsumer
-        private var task: Task<Void, Never>?
-        private var last = ContinuousClock.now
-
-        init(cluster: EmbeddedKafkaCluster, topic: String) throws {
-            consumer = try KafkaConsumer(
-                configuration: ["bootstrap.servers": cluster.bootstrapServers, "fetch.wait.max.ms": "10"],
-                logger: quiet
-            )
-            try consumer.assign(
-                (0..<partitions).map { TopicPartitionOffset(topic: topic, partition: $0, offset: .beginning) }
-            )
-            let consumer = self.consumer
-            task = Task { [weak self] in
-                for await record in consumer.records {
-                    guard let self else { return }
-                    self.lock.withLock {
-                        self.records.append((record.keyString ?? "", record.valueString ?? ""))
-                        self.last = .now
-                    }
-                }
-            }
-        }
-
-        var all: [(key: String, value: String)] { lock.withLock { records } }
-        /// How long since the last record arrived.
-        var quietFor: Duration { lock.withLock { ContinuousClock.now - last } }
-
-        /// Final KPI records: key → every value published for it.
-        var finals: [String: [String]] {
-            var finals: [String: [String]] = [:]
-            for record in all where record.value.contains(#""final":true"#) {
-                finals[record.key, default: []].append(record.value)
-            }
-            return finals
-        }
-
-        func stop() async {
-            await consumer.close()
-            await task?.value
-        }
-    }
-
     /// Short graces so the stream's own event time closes its windows; no wall-clock advance.
     static func rulesFile() throws -> String {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kpi-rules-\(UUID().uuidString).yaml")
@@ -173,7 +126,7 @@ struct KPIProcessTests {
         )
     }
 
-    static func waitForFinals(_ collector: Collector) async throws {
+    static func waitForFinals(_ collector: TopicCollector) async throws {
         try await waitUntil("every expected window final", timeout: .seconds(90)) {
             expectedKeys.isSubset(of: Set(collector.finals.keys)) && collector.quietFor > .seconds(2)
         }
@@ -187,7 +140,7 @@ struct KPIProcessTests {
 
         // The clean run.
         try Self.createTopics(cluster, prefix: "clean.")
-        let cleanKPI = try Collector(cluster: cluster, topic: "clean.cs.kpi")
+        let cleanKPI = try TopicCollector(cluster: cluster, topic: "clean.cs.kpi", partitions: Self.partitions)
         let clean = try Self.start(
             cluster,
             prefix: "clean.",
@@ -197,7 +150,11 @@ struct KPIProcessTests {
         defer { clean.terminate() }
         try await clean.waitReady()
         try await Self.produce(cluster, Self.segments(prefix: "clean."))
-        let cleanTiers = try Collector(cluster: cluster, topic: "clean.cs.kpi.customers")
+        let cleanTiers = try TopicCollector(
+            cluster: cluster,
+            topic: "clean.cs.kpi.customers",
+            partitions: Self.partitions
+        )
         try await waitUntil("the tiers read") { cleanTiers.all.count >= 40 }
         for chunk in Self.chunks(prefix: "clean.", total: total) { try await Self.produce(cluster, chunk) }
         try await Self.waitForFinals(cleanKPI)
@@ -205,13 +162,17 @@ struct KPIProcessTests {
 
         // The same stream, with a kill -9 in the middle.
         try Self.createTopics(cluster, prefix: "crash.")
-        let crashKPI = try Collector(cluster: cluster, topic: "crash.cs.kpi")
+        let crashKPI = try TopicCollector(cluster: cluster, topic: "crash.cs.kpi", partitions: Self.partitions)
         let group = "kpi-crash-\(UUID().uuidString.prefix(6))"
         let first = try Self.start(cluster, prefix: "crash.", group: group, rules: rules)
         defer { first.terminate() }
         try await first.waitReady()
         try await Self.produce(cluster, Self.segments(prefix: "crash."))
-        let crashTiers = try Collector(cluster: cluster, topic: "crash.cs.kpi.customers")
+        let crashTiers = try TopicCollector(
+            cluster: cluster,
+            topic: "crash.cs.kpi.customers",
+            partitions: Self.partitions
+        )
         try await waitUntil("the tiers read") { crashTiers.all.count >= 40 }
         let chunks = Self.chunks(prefix: "crash.", total: total)
         let streaming = Task {

@@ -73,9 +73,12 @@ public struct LeadEngine: Sendable {
 
     /// monthlyFee + Σ max(0, usage − allowance) × overage. A metric used beyond the allowance with
     /// no overage price means the product cannot serve that usage: nil.
+    ///
+    /// Summed in metric-name order: a dictionary's order differs from process to process, and so
+    /// would the last bit of the sum — and a replay on another instance must price the same.
     public static func cost(of product: Product, usage: [String: Double]) -> Double? {
         var total = product.monthlyFee
-        for (metric, used) in usage {
+        for (metric, used) in usage.sorted(by: { $0.key < $1.key }) {
             let excess = used - (product.allowances[metric] ?? 0)
             guard excess > 0 else { continue }
             guard let price = product.overage[metric] else { return nil }
