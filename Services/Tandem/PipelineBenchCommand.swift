@@ -127,6 +127,8 @@ struct PipelineResult {
     /// CPU seconds per process during the capacity phase (the services, and this process: the
     /// embedded broker, the producer and the progress checks).
     var cpuSeconds: [(name: String, seconds: Double)] = []
+    /// CPU seconds per wall second of each service while the latency phase produced.
+    var latencyCoresBusy: [(name: String, cores: Double)] = []
 
     var maxEventsPerSecond: Double { floodSeconds > 0 ? Double(floodRecords) / floodSeconds : 0 }
     var all: [Double] { leadLatencies + kpiLatencies }
@@ -150,6 +152,8 @@ struct PipelineResult {
         var lines = [
             "history     \(historyRecords) records seeded and consumed by every service in \(String(format: "%.1f", historySeconds)) s",
             "latency     \(liveRecords) live records (\(rawRecords) raw interactions) at \(Int(rate)) /s for \(seconds) s (achieved \(Int(achievedRate.rounded())) /s, event time − wall time \(String(format: "%.0f", eventTimeOffsetMs)) ms)",
+            "  cores busy while producing: "
+                + latencyCoresBusy.map { "\($0.name) \(String(format: "%.2f", $0.cores))" }.joined(separator: ", "),
             "  all       \(summary(all))",
             "  lead out  \(summary(leadLatencies))",
             "  KPI out   \(summary(kpiLatencies)) — minute window, overall; count-based estimate"
@@ -286,6 +290,45 @@ struct PipelineRun {
         }
     }
 
+    /// A raw interaction's eventId and the start of its minute window (ms); nil for other records.
+    static func minuteWindow(of record: SimulatedRecord) -> (String, Int64)? {
+        guard record.topic == Topics.interactionsRaw,
+            let raw = try? FastJSONDecoder().decodeRawInteraction(record.value), let id = raw.eventId
+        else { return nil }
+        let time = Int64(((raw.occurredAt ?? record.eventTime).timeIntervalSince1970 * 1000).rounded(.down))
+        return (id, time - ((time % 60_000) + 60_000) % 60_000)
+    }
+
+    /// Produces the records at a steady `rate`, each batch handed to the producer as soon as its
+    /// records are due; returns when each was handed over and when the first was due, once every
+    /// record is acknowledged.
+    private func pace(
+        _ records: [SimulatedRecord],
+        rate: Double
+    ) async throws -> (produced: [ContinuousClock.Instant], began: ContinuousClock.Instant) {
+        let clock = ContinuousClock()
+        var produced = [ContinuousClock.Instant](repeating: clock.now, count: records.count)
+        var deliveries: [Delivery] = []
+        let began = clock.now
+        var sent = 0
+        while sent < records.count {
+            try checkRunning()
+            let due = min(records.count, Int((clock.now - began).seconds * rate) + 1)
+            guard due > sent else {
+                try await Task.sleep(for: .microseconds(500))
+                continue
+            }
+            var batch = ProducerBatch(reservingCapacity: due - sent)
+            for record in records[sent..<due] { append(record, to: &batch) }
+            let handed = clock.now
+            deliveries.append(await producer.enqueue(batch))
+            for index in sent..<due { produced[index] = handed }
+            sent = due
+        }
+        try await acknowledged(deliveries)
+        return (produced, began)
+    }
+
     func measure(
         rate: Double,
         seconds: Double,
@@ -312,6 +355,22 @@ struct PipelineRun {
         result.historySeconds = (clock.now - seeded).seconds
         history = []
 
+        // A second of live traffic, not measured: the first interactions move the KPI service's
+        // event time from nothing to now, and its next tick closes at once every window the history
+        // opened (months of leads and suppressions: thousands of minute windows, seconds of work).
+        // Then a tick later (ticks are once a second) everything is processed again.
+        status("warming up: a second of live traffic…")
+        var warmup = TrafficGenerator(seed: seed, start: Date(), customers: customers, rate: rate, invalidShare: 0)
+        var warmupRecords: [SimulatedRecord] = []
+        while warmupRecords.count < max(100, Int(rate)) {
+            let record = warmup.next()
+            if !record.isHistory { warmupRecords.append(record) }
+        }
+        _ = try await pace(warmupRecords, rate: rate)
+        _ = try await waitUntilCaughtUp(timeout: .seconds(300))
+        try await Task.sleep(for: .milliseconds(1_500))
+        _ = try await waitUntilCaughtUp(timeout: .seconds(300))
+
         // 2. Latency: live traffic paced at `rate`, event time ≈ wall time. The same seed gives the
         // same customers; a generator starting now (its history, the same customers', is skipped).
         let count = max(1, Int((rate * seconds).rounded()))
@@ -322,14 +381,17 @@ struct PipelineRun {
         var live = [first]
         live.reserveCapacity(count)
         while live.count < count { live.append(generator.next()) }
-        let decoder = FastJSONDecoder()
         var rawIndex: [String: Int] = [:]
         var windowOf = [Int64](repeating: -1, count: count)
-        for (index, record) in live.enumerated() where record.topic == Topics.interactionsRaw {
-            guard let raw = try? decoder.decodeRawInteraction(record.value), let id = raw.eventId else { continue }
+        for (index, record) in live.enumerated() {
+            guard let (id, window) = Self.minuteWindow(of: record) else { continue }
             rawIndex[id] = index
-            let time = Int64(((raw.occurredAt ?? record.eventTime).timeIntervalSince1970 * 1000).rounded(.down))
-            windowOf[index] = time - ((time % 60_000) + 60_000) % 60_000
+            windowOf[index] = window
+        }
+        // The warm-up's interactions, all counted by now, come first in their windows.
+        var counted: [Int64: Int] = [:]
+        for record in warmupRecords {
+            if let (_, window) = Self.minuteWindow(of: record) { counted[window, default: 0] += 1 }
         }
         result.liveRecords = count
         result.rawRecords = rawIndex.count
@@ -338,26 +400,19 @@ struct PipelineRun {
         if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
         result.eventTimeOffsetMs = -start.timeIntervalSinceNow * 1000
         outputs.reset()
-        var produced = [ContinuousClock.Instant](repeating: clock.now, count: count)
-        var deliveries: [Delivery] = []
-        let began = clock.now
-        var sent = 0
-        while sent < count {
-            try checkRunning()
-            let due = min(count, Int((clock.now - began).seconds * rate) + 1)
-            guard due > sent else {
-                try await Task.sleep(for: .microseconds(500))
-                continue
-            }
-            var batch = ProducerBatch(reservingCapacity: due - sent)
-            for record in live[sent..<due] { append(record, to: &batch) }
-            let handed = clock.now
-            deliveries.append(await producer.enqueue(batch))
-            for index in sent..<due { produced[index] = handed }
-            sent = due
+        let latencyCPUBefore = suite.services.map { $0.cpuSeconds ?? 0 }
+        let (produced, began) = try await pace(live, rate: rate)
+        let latencyWall = (clock.now - began).seconds
+        // The last record is handed over at (count − 1) / rate: the rate achieved over count − 1 intervals.
+        result.achievedRate = Double(max(1, count - 1)) / max(1e-9, (produced[count - 1] - began).seconds)
+        for (index, service) in suite.services.enumerated() {
+            result.latencyCoresBusy.append(
+                (
+                    "tandem-\(service.name)",
+                    ((service.cpuSeconds ?? 0) - latencyCPUBefore[index]) / max(1e-9, latencyWall)
+                )
+            )
         }
-        result.achievedRate = Double(count) / max(1e-9, (clock.now - began).seconds)
-        try await acknowledged(deliveries)
         _ = try await waitUntilCaughtUp(timeout: .seconds(300))
         // The last snapshots and leads on their way to this process's reader.
         try await Task.sleep(for: .milliseconds(500))
@@ -373,11 +428,12 @@ struct PipelineRun {
         var arrivals: [Int64: [(count: Int64, at: ContinuousClock.Instant)]] = [:]
         for snapshot in snapshots { arrivals[snapshot.window, default: []].append((snapshot.count, snapshot.at)) }
         for (window, indices) in byWindow {
+            let before = Int64(counted[window] ?? 0)
             var matched = 0
             var reached: Int64 = 0
             for arrival in (arrivals[window] ?? []).sorted(by: { $0.at < $1.at }) {
                 reached = max(reached, arrival.count)
-                while matched < indices.count, Int64(matched + 1) <= reached {
+                while matched < indices.count, before + Int64(matched + 1) <= reached {
                     result.kpiLatencies.append((arrival.at - produced[indices[matched]]).milliseconds)
                     matched += 1
                 }
