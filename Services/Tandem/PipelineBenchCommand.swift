@@ -127,6 +127,8 @@ struct PipelineResult {
     /// CPU seconds per process during the capacity phase (the services, and this process: the
     /// embedded broker, the producer and the progress checks).
     var cpuSeconds: [(name: String, seconds: Double)] = []
+    /// Seconds from the flood's first record until each group had processed all its inputs.
+    var groupSeconds: [(group: String, seconds: Double)] = []
     /// CPU seconds per wall second of each service while the latency phase produced.
     var latencyCoresBusy: [(name: String, cores: Double)] = []
 
@@ -163,6 +165,10 @@ struct PipelineResult {
             lines.append(
                 "capacity    \(floodRecords) live records produced in \(String(format: "%.2f", produceSeconds)) s, all processed by every service in \(String(format: "%.2f", floodSeconds)) s: \(Int(maxEventsPerSecond.rounded())) events/s"
             )
+            lines.append(
+                "  caught up after  "
+                    + groupSeconds.map { "\($0.group) \(String(format: "%.2f", $0.seconds)) s" }.joined(separator: ", ")
+            )
             lines.append("  CPU per event (capacity phase)      µs/event   CPU s   cores busy")
             for (name, cpu) in cpuSeconds {
                 let micros = floodRecords > 0 ? cpu / Double(floodRecords) * 1e6 : 0
@@ -196,6 +202,9 @@ struct PipelineResult {
             "floodRecords": floodRecords,
             "floodSeconds": (floodSeconds * 1000).rounded() / 1000,
             "cpuMicrosPerEvent": cpu,
+            "caughtUpSeconds": Dictionary(
+                uniqueKeysWithValues: groupSeconds.map { ($0.group, (($0.seconds * 1000).rounded() / 1000)) }
+            ),
         ]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         return String(decoding: data, as: UTF8.self)
@@ -271,20 +280,36 @@ struct PipelineRun {
     }
 
     /// Waits until every service group has processed everything (twice in a row, 50 ms apart);
-    /// returns when that was first seen.
-    private func waitUntilCaughtUp(timeout: Duration) async throws -> ContinuousClock.Instant {
+    /// returns when that was first seen, and when each group was last seen catching up (its own
+    /// inputs all processed).
+    private func waitUntilCaughtUp(
+        timeout: Duration
+    ) async throws -> (all: ContinuousClock.Instant, groups: [String: ContinuousClock.Instant]) {
         let deadline = ContinuousClock.now + timeout
         var firstSeen: ContinuousClock.Instant?
+        var groupsDone: [String: ContinuousClock.Instant] = [:]
         while true {
             try checkRunning()
-            if try await progress.caughtUp() {
-                if let firstSeen { return firstSeen }
-                firstSeen = .now
+            let now = ContinuousClock.now
+            let behind = try await progress.behind()
+            let late = Set(behind.map(\.group))
+            for (group, _) in GroupProgress.groups {
+                if late.contains(group) {
+                    groupsDone[group] = nil
+                } else if groupsDone[group] == nil {
+                    groupsDone[group] = now
+                }
+            }
+            if behind.isEmpty {
+                if let firstSeen { return (firstSeen, groupsDone) }
+                firstSeen = now
             } else {
                 firstSeen = nil
             }
             if ContinuousClock.now > deadline {
-                throw BenchFailure("the services did not catch up within \(timeout): \(try await progress.behind())")
+                throw BenchFailure(
+                    "the services did not catch up within \(timeout): \(behind.map(\.description).joined(separator: ", "))"
+                )
             }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -454,7 +479,10 @@ struct PipelineRun {
         let floodStart = clock.now
         try await produceAll(records[...])
         result.produceSeconds = (clock.now - floodStart).seconds
-        let done = try await waitUntilCaughtUp(timeout: .seconds(600))
+        let (done, groupsDone) = try await waitUntilCaughtUp(timeout: .seconds(600))
+        for (group, _) in GroupProgress.groups {
+            result.groupSeconds.append((group, ((groupsDone[group] ?? done) - floodStart).seconds))
+        }
         let selfAfter = processCPUSeconds()
         result.floodRecords = flood
         result.floodSeconds = (done - floodStart).seconds
@@ -504,8 +532,18 @@ final class GroupProgress: Sendable {
         }
     }
 
-    /// The partitions (`topic/partition: committed of high`) not caught up.
-    func behind() async throws -> [String] {
+    /// A partition a group has not processed to its end.
+    struct Behind: CustomStringConvertible {
+        var group: String
+        var topic: String
+        var partition: Int32
+        var committed: Int64
+        var high: Int64
+        var description: String { "\(group) \(topic)/\(partition): \(committed) of \(high)" }
+    }
+
+    /// The partitions whose group's committed offset is below the high watermark.
+    func behind() async throws -> [Behind] {
         var high: [TopicPartition: Int64] = [:]
         let topics = Set(Self.groups.flatMap { $0.inputs.map(\.name) })
         for topic in topics.sorted() {
@@ -514,7 +552,7 @@ final class GroupProgress: Sendable {
                     try await readers[0].queryWatermarks(topic: topic, partition: partition).high
             }
         }
-        var behind: [String] = []
+        var behind: [Behind] = []
         for (index, group) in Self.groups.enumerated() {
             let wanted = group.inputs.flatMap { spec in
                 (0..<partitions).map { TopicPartition(topic: spec.name, partition: $0) }
@@ -523,14 +561,20 @@ final class GroupProgress: Sendable {
                 let position = committed.offset.rawValue < 0 ? 0 : committed.offset.rawValue
                 let end = high[TopicPartition(topic: committed.topic, partition: committed.partition)] ?? 0
                 if position < end {
-                    behind.append("\(group.group) \(committed.topic)/\(committed.partition): \(position) of \(end)")
+                    behind.append(
+                        Behind(
+                            group: group.group,
+                            topic: committed.topic,
+                            partition: committed.partition,
+                            committed: position,
+                            high: end
+                        )
+                    )
                 }
             }
         }
         return behind
     }
-
-    func caughtUp() async throws -> Bool { try await behind().isEmpty }
 
     func close() async {
         for reader in readers { await reader.close() }
