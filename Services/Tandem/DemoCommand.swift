@@ -48,61 +48,24 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "tandem.demo")
         logger.logLevel = .critical
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "tandem-demo-\(ProcessInfo.processInfo.processIdentifier)"
-        )
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let stop = StopFlag()
-
-        status("starting the embedded broker…")
-        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-        for spec in Topics.all { try cluster.createTopic(spec.name, partitions: partitions) }
-        let bootstrap = cluster.bootstrapServers
         // The wallboard refreshes every second: let the open hour window update every 5 s (the
         // default, 60 s, suits a dashboard that polls once a minute).
-        let rules = directory.appendingPathComponent("demo-rules.yaml")
-        try "kpi:\n  windows:\n    hour:\n      updateThrottleSeconds: 5\n".write(
-            to: rules,
-            atomically: true,
-            encoding: .utf8
+        let suite = try EmbeddedSuite(
+            name: "demo",
+            partitions: partitions,
+            basePort: basePort,
+            rules: "kpi:\n  windows:\n    hour:\n      updateThrottleSeconds: 5\n",
+            logger: logger,
+            status: status
         )
-
-        let binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
-        var services: [Child] = []
-        for (index, name) in ["intake", "segmentation", "leads", "kpi"].enumerated() {
-            let port = basePort + index
-            services.append(
-                try Child(
-                    name: name,
-                    executable: binaries.appendingPathComponent("tandem-\(name)"),
-                    arguments: [],
-                    environment: [
-                        "KAFKA_BROKERS": bootstrap, "TANDEM_HTTP_PORT": String(port), "TANDEM_LOG_LEVEL": "warning",
-                        // The embedded broker holds an empty fetch this long (a real one answers at once).
-                        "KAFKA_FETCH_WAIT_MAX_MS": "10", "TANDEM_WEBHOOK_TOKEN": "demo-token",
-                        "TANDEM_RULES": rules.path,
-                    ],
-                    log: directory.appendingPathComponent("\(name).log"),
-                    port: port
-                )
-            )
-        }
+        let (bootstrap, directory, binaries, services) = (
+            suite.bootstrap, suite.directory, suite.binaries, suite.services
+        )
         var simulator: Child?
         var exitCode: Int32 = 0
         do {
-            let readyBy = ContinuousClock.now + .seconds(90)
-            for service in services {
-                status("waiting for \(service.name) to be ready (partitions assigned, state restored)…")
-                while await httpGet("http://127.0.0.1:\(service.port ?? 0)/health/ready")?.status != 200 {
-                    if !service.isRunning || stop.isSet || ContinuousClock.now > readyBy {
-                        throw BenchFailure(
-                            "\(service.name) did not become ready: \(service.describeExit) — \(service.log.path)"
-                        )
-                    }
-                    try await Task.sleep(for: .milliseconds(100))
-                }
-            }
+            try await suite.waitUntilReady(stop: stop, status: status)
             status("starting the simulator…")
             var simulatorArguments = [
                 "simulate", "--brokers", bootstrap, "--rate", String(rate), "--customers", String(customers),
@@ -156,95 +119,23 @@ struct DemoCommand: AsyncParsableCommand {
             status("stopping…")
             simulator?.terminate()
             await simulator?.waitForExit(timeout: .seconds(10))
-            for service in services { service.terminate() }
-            for service in services { await service.waitForExit(timeout: .seconds(12)) }
+            await suite.stopServices()
             let died = services.filter { $0.exitStatus != 0 }
             if !died.isEmpty { exitCode = 1 }
             print(view.summary(services: services, logs: directory).joined(separator: "\n"))
             if json { print(try view.summaryJSON(services: services)) }
         } catch {
             simulator?.terminate()
-            for service in services { service.terminate() }
-            for service in services { await service.waitForExit(timeout: .seconds(12)) }
-            cluster.shutdown()
+            await simulator?.waitForExit(timeout: .seconds(10))
+            await suite.shutdown()
             throw error
         }
-        cluster.shutdown()
+        suite.cluster.shutdown()
         if exitCode != 0 { throw ExitCode(exitCode) }
     }
 
     private func status(_ text: String) {
         FileHandle.standardError.write(Data("\(text)\n".utf8))
-    }
-}
-
-/// SIGINT, SIGTERM or SIGHUP (the terminal went away) seen.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set = false
-    private var sources: [any DispatchSourceSignal] = []
-
-    var isSet: Bool { lock.withLock { set } }
-
-    func onSignals() {
-        for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.lock.withLock { self?.set = true } }
-            source.resume()
-            sources.append(source)
-        }
-    }
-}
-
-/// A child process with its output in a log file.
-final class Child: @unchecked Sendable {
-    let name: String
-    let port: Int?
-    let log: URL
-    private let process = Process()
-
-    init(
-        name: String,
-        executable: URL,
-        arguments: [String],
-        environment: [String: String],
-        log: URL,
-        port: Int?
-    )
-        throws
-    {
-        self.name = name
-        self.port = port
-        self.log = log
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-    }
-
-    var isRunning: Bool { process.isRunning }
-    var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
-    var describeExit: String {
-        guard !process.isRunning else { return "running" }
-        let how = process.terminationReason == .uncaughtSignal ? "signal" : "exit"
-        return "\(how) \(process.terminationStatus)"
-    }
-
-    func terminate() { if process.isRunning { process.terminate() } }
-
-    /// Waits for the exit; SIGKILL after `timeout`.
-    func waitForExit(timeout: Duration) async {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
     }
 }
 
@@ -292,15 +183,4 @@ final class Observer: @unchecked Sendable {
         await consumer.close()
         await task?.value
     }
-}
-
-/// GET a URL; nil when nothing answered.
-func httpGet(_ url: String) async -> (status: Int, body: String)? {
-    guard let url = URL(string: url) else { return nil }
-    var request = URLRequest(url: url)
-    request.timeoutInterval = 2
-    guard let (data, response) = try? await URLSession.shared.data(for: request),
-        let http = response as? HTTPURLResponse
-    else { return nil }
-    return (http.statusCode, String(decoding: data, as: UTF8.self))
 }

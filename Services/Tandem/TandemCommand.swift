@@ -20,7 +20,7 @@ struct BenchCommand: AsyncParsableCommand {
             "Benchmarks on the embedded broker; each takes --json and then prints one JSON object as its last line.",
         subcommands: [
             KafkaBenchCommand.self, KitBenchCommand.self, IntakeBenchCommand.self, SegmentationBenchCommand.self,
-            KPIBenchCommand.self, LeadsBenchCommand.self,
+            KPIBenchCommand.self, LeadsBenchCommand.self, PipelineBenchCommand.self,
         ]
     )
 }

@@ -86,6 +86,10 @@ public protocol RecordProcessor: AnyObject, Sendable {
     /// Called about once a second, busy or idle, with the wall clock (ms since the epoch): move
     /// idle partitions' event time on (``EventTimeClock/advanceIdle(wallNow:)``) and fire due timers.
     func tick(wallNow: Int64, into output: inout ProcessorOutput)
+    /// Called after the processor's share of each consumed batch, with the wall clock (ms since
+    /// the epoch): send what is better sent once per batch than once per record (throttled
+    /// updates). Its outputs go out with the batch's.
+    func batchProcessed(wallNow: Int64, into output: inout ProcessorOutput)
     /// Partitions (numbers) whose state is restored and whose records come next.
     func partitionsAssigned(_ partitions: [Int32])
     /// Partitions (numbers) that leave this instance; their state is dropped after this call.
@@ -105,6 +109,7 @@ extension RecordProcessor {
     public var ownOutputTopics: [String] { [] }
     public func restoreOutputTail(_ record: InputRecord) {}
     public func tick(wallNow: Int64, into output: inout ProcessorOutput) {}
+    public func batchProcessed(wallNow: Int64, into output: inout ProcessorOutput) {}
     public func partitionsAssigned(_ partitions: [Int32]) {}
     public func partitionsRevoked(_ partitions: [Int32]) {}
 }
@@ -480,6 +485,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 result.output.send(topic: deadLetterTopic, key: record.key, value: letter)
             }
         }
+        processor.batchProcessed(wallNow: Int64(Date().timeIntervalSince1970 * 1000), into: &result.output)
     }
 
     /// Lets the processor move wall-clock driven work on (idle partitions' event time, timers)

@@ -31,7 +31,7 @@ final class Harness {
         func now() -> Int64 { harness?.wall ?? 0 }
     }
 
-    /// Processes one record of `topic`; its outputs to the partials topic are fed back.
+    /// Processes one record of `topic` as a batch of its own; its outputs to the partials topic are fed back.
     func send(_ topic: String, _ json: String, key: String = "k", offset explicit: Int64? = nil) {
         let offset = explicit ?? offsets[topic, default: 0]
         offsets[topic] = max(offsets[topic, default: 0], offset + 1)
@@ -52,6 +52,8 @@ final class Harness {
             }
         }
         if let failure { failures.append(failure) }
+        // A batch of one record, as the loop would end it.
+        processor.batchProcessed(wallNow: wall, into: &output)
         route(output)
     }
 

@@ -126,6 +126,36 @@ struct KPIProcessorTests {
         #expect(minute.last?.counts.counters[.inquiry] == 2)
     }
 
+    @Test func withThrottleZeroEveryBatchEndsWithAnUpdateWithoutWaitingForTheTick() throws {
+        var rules = Rules.defaults
+        rules.kpi.windows.minute.updateThrottleSeconds = 0
+        let harness = Harness(rules: rules, wall: ms(base))
+        func minuteOverall() throws -> [KPISnapshot] {
+            try harness.records(KPISnapshot.self, topic: "cs.kpi").filter {
+                $0.window == .minute && $0.dimension == .overall
+            }
+        }
+        // No tick at all: each record is a batch, and its end sends the partial and the snapshot.
+        harness.send("cs.interactions", interaction("e1", at: base))
+        #expect(try minuteOverall().last?.counts.counters[.inquiry] == 1)
+        harness.send("cs.interactions", interaction("e2", at: base.addingTimeInterval(1), kind: "complaint"))
+        let snapshots = try minuteOverall()
+        #expect(snapshots.count == 2)
+        #expect(snapshots.last?.counts.counters[.contacts] == 2)
+        #expect(snapshots.allSatisfy { !$0.final })
+        // The hour keeps its 60 s throttle: one update so far, from the first batch.
+        let hour = try harness.records(KPISnapshot.self, topic: "cs.kpi").filter {
+            $0.window == .hour && $0.dimension == .overall
+        }
+        #expect(hour.count == 1)
+        // Finals are still made once, on the tick past end + grace.
+        harness.send("cs.interactions", interaction("e3", at: base.addingTimeInterval(400)))
+        harness.tick()
+        let finals = try harness.finals()
+        #expect(finals["minute/\(Timestamp.format(base)!)/overall/all"]?.counts.counters[.contacts] == 2)
+        #expect(harness.processor.finalWindows == 1)
+    }
+
     @Test func aReplayedRecordIsNotCountedTwice() throws {
         let harness = Harness(wall: ms(base))
         harness.send("cs.interactions", interaction("e1", at: base), offset: 7)

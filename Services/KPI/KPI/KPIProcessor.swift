@@ -15,7 +15,8 @@ public import ServiceKit
 /// window's end + grace, the partition publishes its *final partial* of that window on
 /// `cs.kpi.partials`, deletes the window's cells and records the window as closed; a record for a
 /// closed window is dead-lettered as `late`. Then it tells every merger how far it has closed
-/// (a *watermark*). Open windows send throttled non-final partials.
+/// (a *watermark*). Open windows send throttled non-final partials, at the end of a batch
+/// (``batchProcessed(wallNow:into:)``) or on the tick, whichever comes first once the throttle allows.
 ///
 /// **Stage 2, per partition of `cs.kpi.partials`**: the merger keeps each window's partials by
 /// source partition (a partial sent again replaces, never adds) and publishes the window's final
@@ -402,17 +403,58 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
                 marks.put("closed|\(size.rawValue)", now, partition: partition, offset: 0)
                 advanced = true
             }
-            let throttle = Int64(reports.window(size).updateThrottleSeconds) * 1000
-            if wallNow - (lastUpdate[partition]?[size] ?? .min / 2) >= throttle {
-                let open = (changed[partition] ?? []).filter { $0.size == size }
-                for window in open.sorted() {
-                    sendPartial(window, cells: byWindow[window] ?? [], source: partition, final: false, into: &output)
-                    changed[partition]?.remove(window)
-                }
-                if !open.isEmpty { lastUpdate[partition, default: [:]][size] = wallNow }
-            }
+            sendOpenPartials(partition: partition, size: size, wallNow: wallNow, byWindow: byWindow, into: &output)
         }
         if advanced { sendWatermark(source: partition, into: &output) }
+    }
+
+    /// The non-final partials of the partition's changed open windows of one size, when the
+    /// size's update throttle allows.
+    private func sendOpenPartials(
+        partition: Int32,
+        size: KPIWindowSize,
+        wallNow: Int64,
+        byWindow: [WindowRef: [(key: CellKey, cell: Cell)]],
+        into output: inout ProcessorOutput
+    ) {
+        let throttle = Int64(reports.window(size).updateThrottleSeconds) * 1000
+        guard wallNow - (lastUpdate[partition]?[size] ?? .min / 2) >= throttle else { return }
+        let open = (changed[partition] ?? []).filter { $0.size == size }
+        for window in open.sorted() {
+            sendPartial(window, cells: byWindow[window] ?? [], source: partition, final: false, into: &output)
+            changed[partition]?.remove(window)
+        }
+        if !open.isEmpty { lastUpdate[partition, default: [:]][size] = wallNow }
+    }
+
+    /// At the end of each batch, what the throttles already allow goes out at once rather than on
+    /// the next tick (up to a second later): the partitions' updates of their changed open windows,
+    /// and the merger's snapshots of the windows that received partials. With a throttle of 0 a
+    /// wallboard sees a contact within a batch or two; windows still close only on ``tick(wallNow:into:)``.
+    public func batchProcessed(wallNow: Int64, into output: inout ProcessorOutput) {
+        for partition in changed.keys.sorted() where owned.contains(partition) {
+            guard let open = changed[partition], !open.isEmpty else { continue }
+            let sizes = Set(open.map(\.size))
+            let due = sizes.filter { size in
+                let throttle = Int64(reports.window(size).updateThrottleSeconds) * 1000
+                return wallNow - (lastUpdate[partition]?[size] ?? .min / 2) >= throttle
+            }
+            guard !due.isEmpty else { continue }
+            var byWindow: [WindowRef: [(key: CellKey, cell: Cell)]] = [:]
+            for (start, windowCells) in cells.cellsByWindow(partition: partition) {
+                guard let size = KPIWindowSize(code: start.size), due.contains(size) else { continue }
+                let window = calendar.window(size, startingAt: start.start)
+                if open.contains(window) { byWindow[window] = windowCells }
+            }
+            for size in KPIWindowSize.allCases where due.contains(size) {
+                sendOpenPartials(partition: partition, size: size, wallNow: wallNow, byWindow: byWindow, into: &output)
+            }
+            // ``changed`` lost windows: the next record of one must insert it again.
+            lastChanged = [nil, nil, nil]
+        }
+        for partition in Array(dirtySnapshots.keys).sorted() {
+            publishOpenSnapshots(partition: partition, wallNow: wallNow, into: &output)
+        }
     }
 
     private func sendPartial(
@@ -517,8 +559,9 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         )
         pending[partition, default: [:]][window, default: []].insert(message.source)
         if message.final != true {
+            // Published at the end of the batch (``batchProcessed``) or on the tick, throttled:
+            // one snapshot for all the partials a batch brings.
             dirtySnapshots[partition, default: []].insert(window)
-            publishOpenSnapshots(partition: partition, wallNow: wallClock(), only: window, into: &output)
         }
     }
 
@@ -643,10 +686,9 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
     private func publishOpenSnapshots(
         partition: Int32,
         wallNow: Int64,
-        only: WindowRef? = nil,
         into output: inout ProcessorOutput
     ) {
-        for window in (dirtySnapshots[partition] ?? []).sorted() where only == nil || only == window {
+        for window in (dirtySnapshots[partition] ?? []).sorted() {
             let throttle = Int64(reports.window(window.size).updateThrottleSeconds) * 1000
             if let last = lastSnapshot[window], wallNow - last < throttle { continue }
             guard let sources = pending[partition]?[window] else { continue }
