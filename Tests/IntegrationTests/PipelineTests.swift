@@ -395,11 +395,13 @@ struct PipelineTests {
             for member in members.values { member.terminate() }
         }
 
-        /// Waits until the KPI topic has been quiet a moment: the last finals are published on
-        /// the service's tick after the records that closed their windows.
+        /// Waits for the live traffic's hour window to be final, then for a quiet moment: windows
+        /// close on the service's once-a-second tick, so the closing records can be read and
+        /// committed before the finals they cause exist.
         func settle() async throws {
-            try await waitUntil("cs.kpi quiet", timeout: .seconds(30)) {
-                collectors[Topics.kpi.name]!.quietFor > .seconds(3)
+            let hour = "hour/\(Timestamp.format(PipelineTests.start)!)/overall/all"
+            try await waitUntil("the live hour final and cs.kpi quiet", timeout: .seconds(60)) {
+                collectors[Topics.kpi.name]!.finals[hour] != nil && collectors[Topics.kpi.name]!.quietFor > .seconds(2)
             }
         }
     }
