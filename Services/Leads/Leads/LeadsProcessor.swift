@@ -413,9 +413,12 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         }
     }
 
+    /// The partition's counts, looked up when a decision needs them (most records make none).
     private func countsLookup(partition: Int32) -> CountsLookup {
-        let counts = customers.get(Self.propensityKey, partition: partition)?.propensity ?? [:]
-        return { counts[Self.countsKey($0, $1)] ?? PropensityCounts() }
+        { [customers] type, tier in
+            customers.get(Self.propensityKey, partition: partition)?.propensity?[Self.countsKey(type, tier)]
+                ?? PropensityCounts()
+        }
     }
 
     static func decodingFailure(_ error: ModelError) -> ProcessingFailure {
