@@ -55,6 +55,12 @@ struct LeadsBenchCommand: AsyncParsableCommand {
     @Option(help: "Customers in the processor-alone step (0: skip it).")
     var processorCustomers = 50_000
 
+    @Flag(
+        help:
+            "Print a digest of every lead and suppression the processor-alone step published (to compare two builds; slows that step)."
+    )
+    var outputDigest = false
+
     @Flag(help: "Print one JSON object as the last line.")
     var json = false
 
@@ -93,34 +99,44 @@ struct LeadsBenchCommand: AsyncParsableCommand {
             )
             let table = CatalogTable()
             let feed = CatalogFeed(configuration: configuration, table: table, logger: logger)
-            let processor = LeadsProcessor(
-                configuration: configuration,
-                rules: .defaults,
-                catalog: table,
-                logger: logger
-            )
-            let loop = try ProcessingLoop(
-                configuration: configuration,
-                processor: processor,
-                deadLetterTopic: prefix + "cs.deadletter",
-                logger: logger
-            )
+            func makeLoop() throws -> (LeadsProcessor, ProcessingLoop<LeadsProcessor>) {
+                let processor = LeadsProcessor(
+                    configuration: configuration,
+                    rules: .defaults,
+                    catalog: table,
+                    logger: logger
+                )
+                let loop = try ProcessingLoop(
+                    configuration: configuration,
+                    processor: processor,
+                    deadLetterTopic: prefix + "cs.deadletter",
+                    logger: logger
+                )
+                return (processor, loop)
+            }
             let feeding = Task { try await feed.run() }
-            let running = Task { try await loop.run() }
-            try await waitFor(loop, setup.count, "accounts")
+            // The accounts through a first instance, which commits and stops.
+            let (_, setupLoop) = try makeLoop()
+            let settingUp = Task { try await setupLoop.run() }
+            try await waitFor(setupLoop, setup.count, "accounts")
             guard table.count == products else { throw BenchFailure("catalog: \(table.count) of \(products)") }
+            setupLoop.stop()
+            try await settingUp.value
 
             progress("[\(round)/\(repeats)] producing \(contacts.count) interactions…")
             try await produce(cluster, prefix: prefix, contacts, logger)
+            // A second instance of the group restores the customers from the changelog (not timed),
+            // then consumes the interactions, all already on the broker.
             progress("[\(round)/\(repeats)] leads…")
-            let before = loop.counts.recordsIn
-            let total = before + contacts.count
+            let (processor, loop) = try makeLoop()
+            let running = Task { try await loop.run() }
+            let total = contacts.count
             var start: ContinuousClock.Instant?
             var cpuStart = 0.0
-            var counted = before
+            var counted = 0
             let deadline = ContinuousClock.now + .seconds(600)
             while loop.counts.recordsIn < total, ContinuousClock.now < deadline {
-                if start == nil, loop.counts.recordsIn > before {
+                if start == nil, loop.counts.recordsIn > 0 {
                     start = .now
                     cpuStart = processCPUSeconds()
                     counted = loop.counts.recordsIn
@@ -147,12 +163,19 @@ struct LeadsBenchCommand: AsyncParsableCommand {
         var processorRate = 0.0
         if processorCustomers > 0 {
             progress("processor alone: \(processorCustomers) customers…")
-            processorRate = try Self.processorAlone(
+            let alone = try Self.processorAlone(
                 customers: processorCustomers,
                 perCustomer: interactionsPerCustomer,
                 partitions: partitions,
-                catalog: catalog
+                catalog: catalog,
+                digest: outputDigest
             )
+            processorRate = alone.rate
+            if outputDigest {
+                print(
+                    "processor alone: \(alone.leads) leads, \(alone.suppressions) suppressions, output digest \(String(alone.digest, radix: 16))"
+                )
+            }
         }
         progress("memory: \(memoryCustomers) customers…")
         let memory = Self.memory(customers: memoryCustomers, partitions: partitions, catalog: catalog)
@@ -363,9 +386,19 @@ struct LeadsBenchCommand: AsyncParsableCommand {
         customers: Int,
         perCustomer: Int,
         partitions: Int,
-        catalog: [(key: [UInt8], value: [UInt8])]
-    ) throws -> Double {
+        catalog: [(key: [UInt8], value: [UInt8])],
+        digest: Bool = false
+    ) throws -> (rate: Double, leads: Int, suppressions: Int, digest: UInt64) {
         let processor = inProcessProcessor(catalog: catalog)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func take(_ output: ProcessorOutput) {
+            guard digest else { return }
+            for record in output.records {
+                for byte in Array(record.topic.utf8) + (record.key ?? []) + [0] + (record.value ?? []) + [0] {
+                    hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+                }
+            }
+        }
         var offsets = [String: [Int64]]()
         var output = ProcessorOutput()
         var changes = ProducerBatch()
@@ -391,12 +424,14 @@ struct LeadsBenchCommand: AsyncParsableCommand {
                     }
                 }
                 if index % 4096 == 4095 {
+                    take(output)
                     output = ProcessorOutput()
                     try processor.customers.appendChanges(to: &changes)
                     processor.customers.changesFlushed()
                     changes = ProducerBatch()
                 }
             }
+            take(output)
             output = ProcessorOutput()
             try processor.customers.appendChanges(to: &changes)
             processor.customers.changesFlushed()
@@ -407,8 +442,9 @@ struct LeadsBenchCommand: AsyncParsableCommand {
         let started = threadCPUSeconds()
         try timedStep { try feed(contacts) }
         let elapsed = threadCPUSeconds() - started
-        withExtendedLifetime(processor) {}
-        return Double(contacts.count) / elapsed
+        return (
+            Double(contacts.count) / elapsed, processor.leadsMade, processor.suppressions.values.reduce(0, +), hash
+        )
     }
 
     /// The timed step, under its own name in profiles.
