@@ -19,12 +19,14 @@ struct LeadsBenchCommand: AsyncParsableCommand {
             add-ons, devices, roaming and services) on cs.catalog, read whole by the CatalogFeed before the clock
             starts.
             throughput: per customer a consenting profile and 3 bills (cs.accounts) are produced and processed
-            first (not timed); then --interactions-per-customer interactions per customer (a mix: plain
-            inquiries, billing contacts that price every plan, resolved positive contacts with an interest
-            signal, complaints, churn threats, declines) are produced to cs.interactions and a ProcessingLoop
-            with the real LeadsProcessor consumes them (decode, state, opportunities, contact policy, leads and
-            suppressions published, changelog, commit). Interactions per second from the first interaction
-            processed to the last; median of the repeats.
+            first by one instance, which commits and stops (not timed); then --interactions-per-customer
+            interactions per customer (a mix: plain inquiries, billing contacts that price every plan, resolved
+            positive contacts with an interest signal, complaints, churn threats, declines) are produced to
+            cs.interactions, and a second ProcessingLoop with a new LeadsProcessor in the same group restores
+            the customers from the changelog and consumes them (decode, state, opportunities, contact policy,
+            leads and suppressions published, changelog, commit). Interactions per second from the first
+            interaction processed to the last, and per CPU-second of the whole process
+            (`eventsPerCPUSecond`); median of the repeats.
             processor alone: the same setup and interactions through one LeadsProcessor in process (no
             broker; changelog changes encoded every 4,096 records as the loop does): interactions per
             CPU-second of the thread (`processorEventsPerCPUSecond`).
