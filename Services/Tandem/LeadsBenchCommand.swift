@@ -19,12 +19,17 @@ struct LeadsBenchCommand: AsyncParsableCommand {
             add-ons, devices, roaming and services) on cs.catalog, read whole by the CatalogFeed before the clock
             starts.
             throughput: per customer a consenting profile and 3 bills (cs.accounts) are produced and processed
-            first (not timed); then --interactions-per-customer interactions per customer (a mix: plain
-            inquiries, billing contacts that price every plan, resolved positive contacts with an interest
-            signal, complaints, churn threats, declines) are produced to cs.interactions and a ProcessingLoop
-            with the real LeadsProcessor consumes them (decode, state, opportunities, contact policy, leads and
-            suppressions published, changelog, commit). Interactions per second from the first interaction
-            processed to the last; median of the repeats.
+            first by one instance, which commits and stops (not timed); then --interactions-per-customer
+            interactions per customer (a mix: plain inquiries, billing contacts that price every plan, resolved
+            positive contacts with an interest signal, complaints, churn threats, declines) are produced to
+            cs.interactions, and a second ProcessingLoop with a new LeadsProcessor in the same group restores
+            the customers from the changelog and consumes them (decode, state, opportunities, contact policy,
+            leads and suppressions published, changelog, commit). Interactions per second from the first
+            interaction processed to the last, and per CPU-second of the whole process
+            (`eventsPerCPUSecond`); median of the repeats.
+            processor alone: the same setup and interactions through one LeadsProcessor in process (no
+            broker; changelog changes encoded every 4,096 records as the loop does): interactions per
+            CPU-second of the thread (`processorEventsPerCPUSecond`).
             memory: --memory-customers customers (profile, 3 bills, 2 contacts each) go through the same
             processor in process (no broker); bytesPerCustomer = growth of the malloc heap in use (glibc
             mallinfo2) ÷ customers, after the changelog's pending changes are flushed.
@@ -49,6 +54,15 @@ struct LeadsBenchCommand: AsyncParsableCommand {
     @Option(help: "Customers held in memory for the state-size measurement.")
     var memoryCustomers = 1_000_000
 
+    @Option(help: "Customers in the processor-alone step (0: skip it).")
+    var processorCustomers = 50_000
+
+    @Flag(
+        help:
+            "Print a digest of every lead and suppression the processor-alone step published (to compare two builds; slows that step)."
+    )
+    var outputDigest = false
+
     @Flag(help: "Print one JSON object as the last line.")
     var json = false
 
@@ -65,9 +79,10 @@ struct LeadsBenchCommand: AsyncParsableCommand {
         let contacts = Self.interactions(customers: customers, perCustomer: interactionsPerCustomer)
 
         var rates: [Double] = []
+        var cpuRates: [Double] = []
         var leads = 0
         var suppressed = 0
-        for round in 1...repeats {
+        for round in 1...max(repeats, 1) where repeats > 0 {
             let prefix = "bench\(round)."
             for topic in [
                 "cs.interactions", "cs.accounts", "cs.segments", "cs.catalog", "cs.lead-outcomes", "cs.leads",
@@ -86,39 +101,52 @@ struct LeadsBenchCommand: AsyncParsableCommand {
             )
             let table = CatalogTable()
             let feed = CatalogFeed(configuration: configuration, table: table, logger: logger)
-            let processor = LeadsProcessor(
-                configuration: configuration,
-                rules: .defaults,
-                catalog: table,
-                logger: logger
-            )
-            let loop = try ProcessingLoop(
-                configuration: configuration,
-                processor: processor,
-                deadLetterTopic: prefix + "cs.deadletter",
-                logger: logger
-            )
+            func makeLoop() throws -> (LeadsProcessor, ProcessingLoop<LeadsProcessor>) {
+                let processor = LeadsProcessor(
+                    configuration: configuration,
+                    rules: .defaults,
+                    catalog: table,
+                    logger: logger
+                )
+                let loop = try ProcessingLoop(
+                    configuration: configuration,
+                    processor: processor,
+                    deadLetterTopic: prefix + "cs.deadletter",
+                    logger: logger
+                )
+                return (processor, loop)
+            }
             let feeding = Task { try await feed.run() }
-            let running = Task { try await loop.run() }
-            try await waitFor(loop, setup.count, "accounts")
+            // The accounts through a first instance, which commits and stops.
+            let (_, setupLoop) = try makeLoop()
+            let settingUp = Task { try await setupLoop.run() }
+            try await waitFor(setupLoop, setup.count, "accounts")
             guard table.count == products else { throw BenchFailure("catalog: \(table.count) of \(products)") }
+            setupLoop.stop()
+            try await settingUp.value
 
             progress("[\(round)/\(repeats)] producing \(contacts.count) interactions…")
             try await produce(cluster, prefix: prefix, contacts, logger)
+            // A second instance of the group restores the customers from the changelog (not timed),
+            // then consumes the interactions, all already on the broker.
             progress("[\(round)/\(repeats)] leads…")
-            let before = loop.counts.recordsIn
-            let total = before + contacts.count
+            let (processor, loop) = try makeLoop()
+            let running = Task { try await loop.run() }
+            let total = contacts.count
             var start: ContinuousClock.Instant?
-            var counted = before
+            var cpuStart = 0.0
+            var counted = 0
             let deadline = ContinuousClock.now + .seconds(600)
             while loop.counts.recordsIn < total, ContinuousClock.now < deadline {
-                if start == nil, loop.counts.recordsIn > before {
+                if start == nil, loop.counts.recordsIn > 0 {
                     start = .now
+                    cpuStart = processCPUSeconds()
                     counted = loop.counts.recordsIn
                 }
                 try await Task.sleep(for: .milliseconds(1))
             }
             let end = ContinuousClock.now
+            let cpu = processCPUSeconds() - cpuStart
             loop.stop()
             try await running.value
             feeding.cancel()
@@ -128,21 +156,43 @@ struct LeadsBenchCommand: AsyncParsableCommand {
             }
             let rate = Double(total - counted) / (end - (start ?? end)).seconds
             rates.append(rate)
+            cpuRates.append(Double(total - counted) / cpu)
             leads = processor.leadsMade
             suppressed = processor.suppressions.values.reduce(0, +)
             progress("[\(round)/\(repeats)] \(format(rate)) interactions/s\n")
         }
 
+        var processorRate = 0.0
+        if processorCustomers > 0 {
+            progress("processor alone: \(processorCustomers) customers…")
+            let alone = try Self.processorAlone(
+                customers: processorCustomers,
+                perCustomer: interactionsPerCustomer,
+                partitions: partitions,
+                catalog: catalog,
+                digest: outputDigest
+            )
+            processorRate = alone.rate
+            if outputDigest {
+                print(
+                    "processor alone: \(alone.leads) leads, \(alone.suppressions) suppressions, output digest \(String(alone.digest, radix: 16))"
+                )
+            }
+        }
         progress("memory: \(memoryCustomers) customers…")
         let memory = Self.memory(customers: memoryCustomers, partitions: partitions, catalog: catalog)
         progress("")
 
-        let eventsPerSecond = median(rates)
+        let eventsPerSecond = rates.isEmpty ? 0 : median(rates)
+        let eventsPerCPUSecond = cpuRates.isEmpty ? 0 : median(cpuRates)
         print(
             "tandem bench leads: \(contacts.count) interactions of \(customers) customers, \(products) products, \(partitions) partitions, median of \(repeats)"
         )
         print(
-            "throughput  \(format(eventsPerSecond)) interactions/s through ProcessingLoop + LeadsProcessor (last run: \(leads) leads, \(suppressed) suppressions)"
+            "throughput  \(format(eventsPerSecond)) interactions/s through ProcessingLoop + LeadsProcessor (last run: \(leads) leads, \(suppressed) suppressions); \(format(eventsPerCPUSecond)) per CPU-second of the process"
+        )
+        print(
+            "processor   \(format(processorRate)) interactions per CPU-second of one thread (processor alone, no broker)"
         )
         print(
             "memory      \(memoryCustomers) customers: heap \(String(format: "%.0f", memory.heapPerCustomer)) B/customer, resident \(String(format: "%.0f", memory.residentPerCustomer)) B/customer (\(memory.heapBytes / 1_048_576) MiB heap)"
@@ -150,6 +200,8 @@ struct LeadsBenchCommand: AsyncParsableCommand {
         if json {
             let summary: [String: Double] = [
                 "eventsPerSecond": eventsPerSecond.rounded(),
+                "eventsPerCPUSecond": eventsPerCPUSecond.rounded(),
+                "processorEventsPerCPUSecond": processorRate.rounded(),
                 "bytesPerCustomer": memory.heapPerCustomer.rounded(),
                 "residentBytesPerCustomer": memory.residentPerCustomer.rounded(),
             ]
@@ -307,6 +359,99 @@ struct LeadsBenchCommand: AsyncParsableCommand {
         }
         return interaction
     }
+
+    /// A processor holding the catalog, fed in process (no broker).
+    static func inProcessProcessor(catalog: [(key: [UInt8], value: [UInt8])]) -> LeadsProcessor {
+        let table = CatalogTable()
+        let decoder = TandemJSON.decoder()
+        for product in catalog {
+            product.value.withUnsafeBytes { bytes in
+                if case .success(let product) = CatalogTable.validate(key: nil, value: bytes, decoder: decoder) {
+                    table.apply(product)
+                }
+            }
+        }
+        _ = table.takeArrivals()
+        table.markRestored()
+        return LeadsProcessor(
+            configuration: ServiceConfiguration(service: "leads"),
+            rules: .defaults,
+            catalog: table,
+            logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+        )
+    }
+
+    /// Interactions per CPU-second of this thread through one processor: the accounts of
+    /// `customers` first (not timed), then their interactions, the changelog's changes encoded
+    /// every 4,096 records as the loop does.
+    static func processorAlone(
+        customers: Int,
+        perCustomer: Int,
+        partitions: Int,
+        catalog: [(key: [UInt8], value: [UInt8])],
+        digest: Bool = false
+    ) throws -> (rate: Double, leads: Int, suppressions: Int, digest: UInt64) {
+        let processor = inProcessProcessor(catalog: catalog)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func take(_ output: ProcessorOutput) {
+            guard digest else { return }
+            for record in output.records {
+                for byte in Array(record.topic.utf8) + (record.key ?? []) + [0] + (record.value ?? []) + [0] {
+                    hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+                }
+            }
+        }
+        var offsets = [String: [Int64]]()
+        var output = ProcessorOutput()
+        var changes = ProducerBatch()
+        func feed(_ records: [(topic: String, key: [UInt8], value: [UInt8])]) throws {
+            for (index, record) in records.enumerated() {
+                let customer = Int(String(decoding: record.key.dropFirst(2), as: UTF8.self)) ?? 0
+                let partition = Int32(customer % partitions)
+                let offset = offsets[record.topic, default: Array(repeating: 0, count: partitions)][Int(partition)]
+                offsets[record.topic, default: Array(repeating: 0, count: partitions)][Int(partition)] += 1
+                try record.key.withUnsafeBytes { key in
+                    try record.value.withUnsafeBytes { value in
+                        try processor.process(
+                            InputRecord(
+                                topic: record.topic,
+                                partition: partition,
+                                offset: offset,
+                                timestamp: nil,
+                                key: key,
+                                value: value
+                            ),
+                            into: &output
+                        )
+                    }
+                }
+                if index % 4096 == 4095 {
+                    take(output)
+                    output = ProcessorOutput()
+                    try processor.customers.appendChanges(to: &changes)
+                    processor.customers.changesFlushed()
+                    changes = ProducerBatch()
+                }
+            }
+            take(output)
+            output = ProcessorOutput()
+            try processor.customers.appendChanges(to: &changes)
+            processor.customers.changesFlushed()
+            changes = ProducerBatch()
+        }
+        try feed(setup(customers: customers))
+        let contacts = interactions(customers: customers, perCustomer: perCustomer)
+        let started = threadCPUSeconds()
+        try timedStep { try feed(contacts) }
+        let elapsed = threadCPUSeconds() - started
+        return (
+            Double(contacts.count) / elapsed, processor.leadsMade, processor.suppressions.values.reduce(0, +), hash
+        )
+    }
+
+    /// The timed step, under its own name in profiles.
+    @inline(never)
+    static func timedStep(_ body: () throws -> Void) rethrows { try body() }
 
     struct Memory {
         var heapBytes: Int

@@ -51,7 +51,7 @@ public enum Scripts {
             switch key {
             case "name": output += name
             case "productName": output += productName
-            case "saving": output += String(format: "%.2f", saving ?? 0)
+            case "saving": output += LeadEngine.decimal(saving ?? 0, places: 2)
             default: output += rest[open.lowerBound..<close.upperBound]
             }
             rest = rest[close.upperBound...]
@@ -68,19 +68,18 @@ public struct CatalogSnapshot: Sendable {
     /// Every metric named by a plan's allowances or overage prices, in a fixed order.
     private let metrics: [String]
     private let metricIndex: [String: Int]
-    /// The plans by (monthlyFee, productId), with their numbers in ``metrics`` order.
-    private let rows: [PlanRow]
-
-    /// A plan's numbers laid out for pricing many plans fast.
-    struct PlanRow: Sendable {
-        var product: Product
-        var fee: Double
-        var allowances: [Double]
-        /// Nil where the plan has no overage price for the metric.
-        var overage: [Double?]
-        var from: Int64
-        var until: Int64
-    }
+    /// The plans by (monthlyFee, productId), laid out column by column for pricing many plans
+    /// fast (no product is copied while the plans are scanned).
+    private let plansByFee: [Product]
+    private let fees: [Double]
+    private let from: [Int64]
+    private let until: [Int64]
+    /// Row `i`'s allowance of metric `j` at `i × metrics.count + j` (0 where none).
+    private let allowances: [Double]
+    /// Row `i`'s overage price of metric `j` at `i × metrics.count + j` (0 where none).
+    private let overage: [Double]
+    /// Whether row `i` has an overage price for metric `j` (same index as ``overage``).
+    private let hasOverage: [Bool]
 
     public init(_ products: [String: Product]) {
         byId = products
@@ -101,16 +100,13 @@ public struct CatalogSnapshot: Sendable {
         let ordered = names.sorted()
         metrics = ordered
         metricIndex = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
-        rows = plans.map { plan in
-            PlanRow(
-                product: plan,
-                fee: plan.monthlyFee,
-                allowances: ordered.map { plan.allowances[$0] ?? 0 },
-                overage: ordered.map { plan.overage[$0] },
-                from: LeadEngine.milliseconds(plan.availableFrom),
-                until: plan.availableUntil.map(LeadEngine.milliseconds) ?? .max
-            )
-        }
+        plansByFee = plans
+        fees = plans.map(\.monthlyFee)
+        from = plans.map { LeadEngine.milliseconds($0.availableFrom) }
+        until = plans.map { $0.availableUntil.map(LeadEngine.milliseconds) ?? .max }
+        allowances = plans.flatMap { plan in ordered.map { plan.allowances[$0] ?? 0 } }
+        overage = plans.flatMap { plan in ordered.map { plan.overage[$0] ?? 0 } }
+        hasOverage = plans.flatMap { plan in ordered.map { plan.overage[$0] != nil } }
     }
 
     /// A product by id (withdrawn products are absent).
@@ -138,13 +134,17 @@ public struct CatalogSnapshot: Sendable {
         return vector
     }
 
-    private static func cost(_ row: PlanRow, _ usage: [Double]) -> Double? {
-        var total = row.fee
-        for index in usage.indices {
-            let excess = usage[index] - row.allowances[index]
+    /// Plan `row`'s cost for the usage (fee + Σ excess × overage, in ``metrics`` order); nil when
+    /// the usage exceeds an allowance that has no overage price.
+    @inline(__always)
+    private func cost(_ row: Int, _ usage: UnsafeBufferPointer<Double>) -> Double? {
+        var total = fees[row]
+        let base = row * usage.count
+        for index in 0..<usage.count {
+            let excess = usage[index] - allowances[base + index]
             guard excess > 0 else { continue }
-            guard let price = row.overage[index] else { return nil }
-            total += excess * price
+            guard hasOverage[base + index] else { return nil }
+            total += excess * overage[base + index]
         }
         return total
     }
@@ -157,27 +157,34 @@ public struct CatalogSnapshot: Sendable {
         excluding: String?
     ) -> (product: Product, cost: Double)? {
         guard let usage = vector(usage) else { return nil }
-        var best: (product: Product, cost: Double)?
-        for row in rows {
-            if let best, row.fee > best.cost { break }
-            guard row.from <= at, at < row.until, row.product.productId != excluding,
-                let cost = Self.cost(row, usage)
-            else { continue }
-            if best == nil || cost < best!.cost
-                || (cost == best!.cost && row.product.productId < best!.product.productId)
-            {
-                best = (row.product, cost)
+        var best = -1
+        var bestCost = 0.0
+        usage.withUnsafeBufferPointer { usage in
+            for row in 0..<fees.count {
+                if best >= 0, fees[row] > bestCost { break }
+                guard from[row] <= at, at < until[row], let cost = cost(row, usage) else { continue }
+                guard
+                    best < 0 || cost < bestCost
+                        || (cost == bestCost && plansByFee[row].productId < plansByFee[best].productId)
+                else { continue }
+                if let excluding, plansByFee[row].productId == excluding { continue }
+                best = row
+                bestCost = cost
             }
         }
-        return best
+        return best < 0 ? nil : (plansByFee[best], bestCost)
     }
 
     /// The available plan (other than `excluding`) with the lowest fee whose allowances cover the
     /// usage, ties by productId.
     public func cheapestCovering(usage: [String: Double], at: Int64, excluding: String?) -> Product? {
         guard let usage = vector(usage) else { return nil }
-        for row in rows where row.from <= at && at < row.until && row.product.productId != excluding {
-            if usage.indices.allSatisfy({ usage[$0] <= row.allowances[$0] }) { return row.product }
+        let metrics = usage.count
+        for row in 0..<fees.count where from[row] <= at && at < until[row] {
+            let base = row * metrics
+            guard usage.indices.allSatisfy({ usage[$0] <= allowances[base + $0] }) else { continue }
+            if let excluding, plansByFee[row].productId == excluding { continue }
+            return plansByFee[row]
         }
         return nil
     }

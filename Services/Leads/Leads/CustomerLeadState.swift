@@ -37,7 +37,7 @@ public struct CustomerLeadState: Codable, Sendable, Hashable {
     public var pendingRetention: PendingRetention?
     /// The last applied input offset per input topic (interactions, accounts, segments,
     /// outcomes): a replayed record at or below it is skipped (offsets of two topics do not compare).
-    public var offsets: [Int64] = [-1, -1, -1, -1]
+    public var offsets = InputOffsets()
     /// Only in the partition's propensity entry (``LeadsProcessor/propensityKey``): outcome counts
     /// per `type/tier` on this partition. Nil (and not written) for customers.
     public var propensity: [String: PropensityCounts]?
@@ -46,6 +46,39 @@ public struct CustomerLeadState: Codable, Sendable, Hashable {
 
     /// The tier used by caps, propensity and follow-up (`low` before any segment: the strictest cap).
     public var effectiveTier: Rules.Tier { tier ?? .low }
+}
+
+/// The last applied offset of each of the four input topics (-1: none yet), inline (an array
+/// would cost every customer a heap allocation).
+public struct InputOffsets: Codable, Sendable, Hashable {
+    /// Interactions, accounts, segments, outcomes.
+    public static let count = 4
+    private var interactions: Int64 = -1
+    private var accounts: Int64 = -1
+    private var segments: Int64 = -1
+    private var outcomes: Int64 = -1
+
+    public init() {}
+
+    /// The offset of input slot 0–3 (interactions, accounts, segments, outcomes).
+    public subscript(slot: Int) -> Int64 {
+        get {
+            switch slot {
+            case 0: interactions
+            case 1: accounts
+            case 2: segments
+            default: outcomes
+            }
+        }
+        set {
+            switch slot {
+            case 0: interactions = newValue
+            case 1: accounts = newValue
+            case 2: segments = newValue
+            default: outcomes = newValue
+            }
+        }
+    }
 }
 
 /// One bill's usage.

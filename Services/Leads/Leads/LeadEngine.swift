@@ -359,29 +359,46 @@ public struct LeadEngine: Sendable {
 
     /// `ld-` + 32 hex digits: a 128-bit FNV-1a hash of customer, type, product and trigger.
     public static func leadId(customerId: String, type: LeadType, productId: String, trigger: String) -> String {
-        "ld-" + hash128([customerId, type.rawValue, productId, trigger])
+        hash128("ld-", customerId, type.rawValue, productId, trigger)
     }
 
     /// `sp-` + 32 hex digits over the same fields: a replayed suppression has the same id.
     public static func suppressionId(customerId: String, type: LeadType, productId: String, trigger: String) -> String {
-        "sp-" + hash128([customerId, type.rawValue, productId, trigger])
+        hash128("sp-", customerId, type.rawValue, productId, trigger)
     }
 
-    static func hash128(_ parts: [String]) -> String {
+    /// `prefix` + 32 hex digits: two 64-bit FNV-1a hashes (the second over bytes XOR 0x5A) of the
+    /// four parts, each followed by 0x1F and its index.
+    static func hash128(_ prefix: StaticString, _ p0: String, _ p1: String, _ p2: String, _ p3: String) -> String {
         var a: UInt64 = 0xcbf2_9ce4_8422_2325
         var b: UInt64 = 0x6c62_272e_07bb_0142
-        for (index, part) in parts.enumerated() {
-            for byte in part.utf8 + [0x1f, UInt8(index)] {
-                a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-                b = (b ^ UInt64(byte ^ 0x5a)) &* 0x0000_0100_0000_01b3
-            }
+        @inline(__always) func mix(_ byte: UInt8) {
+            a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+            b = (b ^ UInt64(byte ^ 0x5a)) &* 0x0000_0100_0000_01b3
         }
-        return hex(a) + hex(b)
-    }
-
-    static func hex(_ value: UInt64) -> String {
-        let text = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - text.count) + text
+        func mix(_ part: String, _ index: UInt8) {
+            var part = part
+            part.withUTF8 { for byte in $0 { mix(byte) } }
+            mix(0x1f)
+            mix(index)
+        }
+        mix(p0, 0)
+        mix(p1, 1)
+        mix(p2, 2)
+        mix(p3, 3)
+        let prefixCount = prefix.utf8CodeUnitCount
+        return String(unsafeUninitializedCapacity: prefixCount + 32) { buffer in
+            for index in 0..<prefixCount { buffer[index] = prefix.utf8Start[index] }
+            let digits: StaticString = "0123456789abcdef"
+            func hex(_ word: UInt64, at offset: Int) {
+                for nibble in 0..<16 {
+                    buffer[offset + nibble] = digits.utf8Start[Int((word >> UInt64(60 - 4 * nibble)) & 0xF)]
+                }
+            }
+            hex(a, at: prefixCount)
+            hex(b, at: prefixCount + 16)
+            return prefixCount + 32
+        }
     }
 
     public static func date(_ milliseconds: Int64) -> Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
@@ -390,10 +407,32 @@ public struct LeadEngine: Sendable {
 
     static func cents(_ value: Double) -> Double { (value * 100).rounded() / 100 }
 
-    static func money(_ value: Double) -> String { String(format: "%.2f", value) }
+    static func money(_ value: Double) -> String { decimal(value, places: 2) }
 
     static func number(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(format: "%.3f", value)
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : decimal(value, places: 3)
+    }
+
+    /// `String(format: "%.2f", value)` (or `%.3f`, for `places` 3; 1–6 places): the same text.
+    /// Written directly when the rounding is certain — a non-negative value below 10⁶ whose scaled
+    /// fraction is not within 10⁻⁶ of one half (the product's rounding error is below 2·10⁻⁷
+    /// there) — else by Foundation's formatter, which rounds the exact binary value half to even.
+    public static func decimal(_ value: Double, places: Int) -> String {
+        precondition((1...6).contains(places), "1–6 decimal places")
+        var scale: Int64 = 1
+        for _ in 0..<places { scale *= 10 }
+        if value.sign == .plus, value < 1e6 {
+            let scaled = value * Double(scale)
+            let whole = scaled.rounded(.down)
+            let fraction = scaled - whole
+            if abs(fraction - 0.5) > 1e-6 {
+                let units = Int64(whole) + (fraction > 0.5 ? 1 : 0)
+                let decimals = String(units % scale)
+                return String(units / scale) + "." + String(repeating: "0", count: places - decimals.utf8.count)
+                    + decimals
+            }
+        }
+        return String(format: "%.\(places)f", value)
     }
 
     static func describe(_ usage: [String: Double]) -> String {

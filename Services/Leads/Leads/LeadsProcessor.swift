@@ -69,7 +69,6 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
     private var tailSuppressions: [Int32: Set<String>] = [:]
     private let decoder = TandemJSON.decoder()
     private let fastDecoder = FastJSONDecoder()
-    private let encoder = TandemJSON.encoder()
     private let leadsMetric: [LeadType: Counter]
     private let suppressionMetric: [SuppressionReason: Counter]
     private let replayedMetric = Counter(label: "tandem_replayed_total", dimensions: [("service", "leads")])
@@ -89,7 +88,8 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         suppressionsTopic = configuration.topic(Topics.leadSuppressions)
         customers = KeyedStateStore(
             name: "customers",
-            changelogTopic: configuration.topic(Topics.changelog(service: "leads", store: "customers"))
+            changelogTopic: configuration.topic(Topics.changelog(service: "leads", store: "customers")),
+            codec: CustomerLeadState.codec
         )
         self.catalog = catalog
         self.rules = rules
@@ -302,24 +302,26 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
     {
         switch decision {
         case .lead(let lead):
-            guard let bytes = try? encoder.encode(lead) else { return }
-            output.send(topic: leadsTopic, key: Array(customerId.utf8), value: Array(bytes))
+            guard let bytes = try? FastJSON.encode(lead) else { return }
+            output.send(topic: leadsTopic, key: Array(customerId.utf8), value: bytes)
             leadsMade += 1
             leadsMetric[lead.type]?.increment()
         case .suppressed(let suppression):
-            logger.debug(
-                "trigger suppressed",
-                metadata: [
-                    "rule": "\(suppression.reason.rawValue)", "lead.type": "\(suppression.type.rawValue)",
-                    "trigger.eventId": "\(suppression.triggerEventId)",
-                ]
-            )
+            if logger.logLevel <= .debug {
+                logger.debug(
+                    "trigger suppressed",
+                    metadata: [
+                        "rule": "\(suppression.reason.rawValue)", "lead.type": "\(suppression.type.rawValue)",
+                        "trigger.eventId": "\(suppression.triggerEventId)",
+                    ]
+                )
+            }
             if tailSuppressions[partition]?.remove(suppression.suppressionId) != nil {
                 alreadyPublished += 1
                 return
             }
-            guard let bytes = try? encoder.encode(suppression) else { return }
-            output.send(topic: suppressionsTopic, key: Array(customerId.utf8), value: Array(bytes))
+            guard let bytes = try? FastJSON.encode(suppression) else { return }
+            output.send(topic: suppressionsTopic, key: Array(customerId.utf8), value: bytes)
             suppressions[suppression.reason, default: 0] += 1
             suppressionMetric[suppression.reason]?.increment()
         case .alreadyMade:
@@ -411,9 +413,12 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         }
     }
 
+    /// The partition's counts, looked up when a decision needs them (most records make none).
     private func countsLookup(partition: Int32) -> CountsLookup {
-        let counts = customers.get(Self.propensityKey, partition: partition)?.propensity ?? [:]
-        return { counts[Self.countsKey($0, $1)] ?? PropensityCounts() }
+        { [customers] type, tier in
+            customers.get(Self.propensityKey, partition: partition)?.propensity?[Self.countsKey(type, tier)]
+                ?? PropensityCounts()
+        }
     }
 
     static func decodingFailure(_ error: ModelError) -> ProcessingFailure {
