@@ -244,3 +244,51 @@ struct KPIPartialFormTests {
         )
     }
 }
+
+/// The binary `cs.kpi.windows` cell values.
+@Suite("KPI binary cells")
+struct CellCodecTests {
+    static func decode(_ bytes: [UInt8]) -> Result<Cell, PartialCodecError> {
+        bytes.withUnsafeBytes { raw in
+            do throws(PartialCodecError) { return .success(try CellStore.decodeBinary(raw)) } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    static func error(_ bytes: [UInt8]) -> PartialCodecError? {
+        if case .failure(let error) = decode(bytes) { return error }
+        return nil
+    }
+
+    @Test func cellsRoundTripAndGarbageIsAnError() throws {
+        var random = PartialCodecTests.SplitMix(state: 4)
+        for _ in 0..<1000 {
+            var counters = KPICounters()
+            for field in KPICounters.Field.allCases where Bool.random(using: &random) {
+                counters[field] = PartialCodecTests.randomInteger(&random)
+            }
+            for _ in 0..<Int.random(in: 0...3, using: &random) {
+                counters.tallies[PartialCodecTests.texts.randomElement(using: &random)!] =
+                    PartialCodecTests.randomInteger(&random)
+            }
+            let cell = Cell(counters: counters, offset: PartialCodecTests.randomInteger(&random))
+            let bytes = CellStore.encode(cell)
+            let decoded = try Self.decode(bytes).get()
+            #expect(decoded.counters == cell.counters)
+            #expect(decoded.offset == cell.offset)
+            // Smaller than the JSON form it replaces.
+            var json: [UInt8] = []
+            CellStore.encodeJSON(cell, into: &json)
+            #expect(bytes.count < json.count)
+            for cut in 0..<bytes.count {
+                if case .success = Self.decode(Array(bytes[..<cut])) { Issue.record("a truncated cell was read") }
+            }
+            var changed = bytes
+            changed[Int.random(in: 0..<changed.count, using: &random)] = UInt8.random(in: 0...255, using: &random)
+            _ = Self.decode(changed)
+        }
+        #expect(Self.error([]) == PartialCodecError(reason: "truncated"))
+        #expect(Self.error(Array(#"{"o":1,"c":[]}"#.utf8)) == PartialCodecError(reason: "not a binary KPI cell"))
+    }
+}

@@ -442,7 +442,11 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
             }
             guard !due.isEmpty else { continue }
             var byWindow: [WindowRef: [(key: CellKey, cell: Cell)]] = [:]
-            for (start, windowCells) in cells.cellsByWindow(partition: partition) {
+            // Only the due windows' cells (a day window's thousands of cells stay packed).
+            let wanted = Set(
+                open.filter { due.contains($0.size) }.map { WindowStart(size: $0.size.code, start: $0.start) }
+            )
+            for (start, windowCells) in cells.cellsByWindow(partition: partition, including: wanted) {
                 guard let size = KPIWindowSize(code: start.size), due.contains(size) else { continue }
                 let window = calendar.window(size, startingAt: start.start)
                 if open.contains(window) { byWindow[window] = windowCells }
