@@ -82,6 +82,34 @@ struct FastJSONWriter {
         needsComma = true
     }
 
+    /// Writes `"key":` for a key known only at run time (plain ASCII, no escapes needed).
+    mutating func key(bytes key: [UInt8]) {
+        if needsComma { byte(UInt8(ascii: ",")) }
+        byte(UInt8(ascii: "\""))
+        key.withUnsafeBufferPointer { bytes($0) }
+        byte(UInt8(ascii: "\""))
+        byte(UInt8(ascii: ":"))
+        needsComma = true
+    }
+
+    /// Writes `"key":` for any string key (escaped as a string value is).
+    mutating func key(string key: String) {
+        if needsComma { byte(UInt8(ascii: ",")) }
+        string(key)
+        byte(UInt8(ascii: ":"))
+        needsComma = true
+    }
+
+    /// A finite double, or `null` for nil (an `Optional` encoded with `encode(_:forKey:)`).
+    mutating func nullableField(_ key: StaticString, _ value: Double?) {
+        if let value {
+            field(key, value)
+        } else {
+            self.key(key)
+            ascii("null")
+        }
+    }
+
     mutating func field(_ key: StaticString, _ value: String) {
         self.key(key)
         string(value)

@@ -33,10 +33,14 @@ final class Harness {
 
     /// Processes one record of `topic` as a batch of its own; its outputs to the partials topic are fed back.
     func send(_ topic: String, _ json: String, key: String = "k", offset explicit: Int64? = nil) {
+        send(topic, bytes: Array(json.utf8), key: key, offset: explicit)
+    }
+
+    /// Processes one record of `topic` given as bytes (the partials are binary).
+    func send(_ topic: String, bytes: [UInt8], key: String = "k", offset explicit: Int64? = nil) {
         let offset = explicit ?? offsets[topic, default: 0]
         offsets[topic] = max(offsets[topic, default: 0], offset + 1)
         var output = ProcessorOutput()
-        let bytes = Array(json.utf8)
         let keyBytes = Array(key.utf8)
         let failure: ProcessingFailure? = bytes.withUnsafeBytes { value in
             keyBytes.withUnsafeBytes { key in
@@ -67,7 +71,7 @@ final class Harness {
     private func route(_ output: ProcessorOutput) {
         for record in output.records {
             if record.topic == processor.partialsTopic {
-                send(record.topic, String(decoding: record.value ?? [], as: UTF8.self))
+                send(record.topic, bytes: record.value ?? [])
             } else {
                 published.append(record)
             }

@@ -282,8 +282,45 @@ public final class CellStore: StateStore, @unchecked Sendable {
         return out
     }
 
-    /// `{"o":offset,"c":[…],"t":{…}}`, written by hand: this runs for every changed cell.
+    /// The changelog value: `0xB3`, the offset, the counters (count, then each) and the tallies
+    /// (count, then key and count pairs sorted by key), in ``PartialCodec``'s varints and strings.
+    /// This runs for every changed cell of every batch.
     static func encode(_ cell: Cell, into out: inout [UInt8]) {
+        out.append(binaryTag)
+        PartialCodec.appendSigned(cell.offset, to: &out)
+        PartialCodec.appendUnsigned(UInt64(cell.counters.values.count), to: &out)
+        for value in cell.counters.values { PartialCodec.appendSigned(value, to: &out) }
+        PartialCodec.appendUnsigned(UInt64(cell.counters.tallies.count), to: &out)
+        if cell.counters.tallies.isEmpty { return }
+        for (key, count) in cell.counters.tallies.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
+            PartialCodec.appendString(key, to: &out)
+            PartialCodec.appendSigned(count, to: &out)
+        }
+    }
+
+    static let binaryTag: UInt8 = 0xB3
+
+    /// The cell of a binary changelog value.
+    static func decodeBinary(_ bytes: UnsafeRawBufferPointer) throws(PartialCodecError) -> Cell {
+        var reader = PartialCodec.Reader(bytes: bytes)
+        guard try reader.byte() == binaryTag else { throw PartialCodecError(reason: "not a binary KPI cell") }
+        let offset = try reader.signed()
+        let count = try reader.count()
+        var values: [Int64] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try reader.signed()) }
+        let tallyCount = try reader.count()
+        var tallies: [String: Int64] = [:]
+        for _ in 0..<tallyCount {
+            let key = try reader.string()
+            tallies[key] = try reader.signed()
+        }
+        try reader.end()
+        return Cell(counters: KPICounters(values: values, tallies: tallies), offset: offset)
+    }
+
+    /// `{"o":offset,"c":[…],"t":{…}}`: the changelog value before the binary form (still read).
+    static func encodeJSON(_ cell: Cell, into out: inout [UInt8]) {
         out.append(contentsOf: #"{"o":"#.utf8)
         appendInteger(cell.offset, to: &out)
         out.append(contentsOf: #","c":["#.utf8)
@@ -365,10 +402,17 @@ public final class CellStore: StateStore, @unchecked Sendable {
     }
 
     /// Every cell of a partition, grouped by window size and start (for closing and updates).
-    func cellsByWindow(partition: Int32) -> [WindowStart: [(key: CellKey, cell: Cell)]] {
+    /// - Parameter including: only these windows (nil: every one); the others' keys are not unpacked.
+    func cellsByWindow(
+        partition: Int32,
+        including: Set<WindowStart>? = nil
+    ) -> [WindowStart: [(key: CellKey, cell: Cell)]] {
         var windows: [WindowStart: [(key: CellKey, cell: Cell)]] = [:]
-        for (key, cell) in tables[partition]?.cells ?? [:] {
-            windows[WindowStart(size: key.size, start: key.start), default: []].append((unpack(key), cell))
+        guard let table = tables[partition] else { return windows }
+        for (key, cell) in table.cells {
+            let window = WindowStart(size: key.size, start: key.start)
+            if let including, !including.contains(window) { continue }
+            windows[window, default: []].append((unpack(key), cell))
         }
         return windows
     }
@@ -389,11 +433,20 @@ public final class CellStore: StateStore, @unchecked Sendable {
             table.cells.removeValue(forKey: packed)
             return
         }
-        let envelope = try decoder.decode(Envelope.self, from: Data(bytes))
-        table.cells[packed] = Cell(
-            counters: KPICounters(values: envelope.c, tallies: envelope.t ?? [:]),
-            offset: envelope.o
-        )
+        if bytes.first == UInt8(ascii: "{") {
+            let envelope = try decoder.decode(Envelope.self, from: Data(bytes))
+            table.cells[packed] = Cell(
+                counters: KPICounters(values: envelope.c, tallies: envelope.t ?? [:]),
+                offset: envelope.o
+            )
+            return
+        }
+        let cell = bytes.withUnsafeBytes { raw -> Result<Cell, PartialCodecError> in
+            do throws(PartialCodecError) { return .success(try Self.decodeBinary(raw)) } catch {
+                return .failure(error)
+            }
+        }
+        table.cells[packed] = try cell.get()
     }
 
     public func prepare(partition: Int32) {

@@ -129,7 +129,8 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         )
         merge = KeyedStateStore(
             name: "merge",
-            changelogTopic: configuration.topic(Topics.changelog(service: "kpi", store: "merge"))
+            changelogTopic: configuration.topic(Topics.changelog(service: "kpi", store: "merge")),
+            codec: PartialCodec.mergeCodec
         )
         self.partitionCount = partitionCount
         self.rules = rules
@@ -441,7 +442,11 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
             }
             guard !due.isEmpty else { continue }
             var byWindow: [WindowRef: [(key: CellKey, cell: Cell)]] = [:]
-            for (start, windowCells) in cells.cellsByWindow(partition: partition) {
+            // Only the due windows' cells (a day window's thousands of cells stay packed).
+            let wanted = Set(
+                open.filter { due.contains($0.size) }.map { WindowStart(size: $0.size.code, start: $0.start) }
+            )
+            for (start, windowCells) in cells.cellsByWindow(partition: partition, including: wanted) {
                 guard let size = KPIWindowSize(code: start.size), due.contains(size) else { continue }
                 let window = calendar.window(size, startingAt: start.start)
                 if open.contains(window) { byWindow[window] = windowCells }
@@ -486,7 +491,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
             closed: nil
         )
         let key = window.size == .hour ? "hour" : "\(window.size.rawValue)/\(window.start)"
-        output.send(topic: partialsTopic, key: Array(key.utf8), value: message.json)
+        output.send(topic: partialsTopic, key: Array(key.utf8), value: PartialCodec.encode(message))
     }
 
     private func sendWatermark(source: Int32, into output: inout ProcessorOutput) {
@@ -503,7 +508,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
             cells: nil,
             closed: through
         )
-        let value = message.json
+        let value = PartialCodec.encode(message)
         for target in 0..<partitionCount {
             output.send(topic: partialsTopic, partition: target, key: Array("watermark/\(source)".utf8), value: value)
         }
@@ -517,10 +522,19 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         into output: inout ProcessorOutput
     ) throws(ProcessingFailure) {
         let message: PartialMessage
-        do {
-            message = try plainDecoder.decode(PartialMessage.self, from: Data(value))
-        } catch {
-            throw ProcessingFailure(reason: "invalid", message: "not a KPI partial or watermark")
+        if value.first == UInt8(ascii: "{") {
+            // JSON: what versions before the binary form wrote.
+            do {
+                message = try plainDecoder.decode(PartialMessage.self, from: Data(value))
+            } catch {
+                throw ProcessingFailure(reason: "invalid", message: "not a KPI partial or watermark")
+            }
+        } else {
+            do {
+                message = try PartialCodec.decodeMessage(value)
+            } catch {
+                throw ProcessingFailure(reason: "invalid", message: "not a KPI partial or watermark: \(error.reason)")
+            }
         }
         let partition = record.partition
         guard message.partitions == partitionCount else {
@@ -616,7 +630,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         into output: inout ProcessorOutput
     ) {
         for snapshot in reports.snapshots(window, cells: merged, final: final) {
-            guard let value = try? TandemJSON.encode(snapshot) else { continue }
+            guard let value = try? FastJSON.encode(snapshot) else { continue }
             output.send(topic: kpiTopic, key: Array(snapshot.key.utf8), value: value)
             if final { finalRecords += 1 }
         }

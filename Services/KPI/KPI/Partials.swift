@@ -16,6 +16,13 @@ public struct PartialCell: Codable, Sendable, Hashable {
     }
 
     var counters: KPICounters { KPICounters(values: c, tallies: t ?? [:]) }
+
+    init(d: KPIDimension, v: String, c: [Int64], t: [String: Int64]?) {
+        self.d = d
+        self.v = v
+        self.c = c
+        self.t = t
+    }
 }
 
 /// A record of the internal topic `cs.kpi.partials`: either one input partition's counters of
