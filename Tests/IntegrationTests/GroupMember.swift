@@ -10,7 +10,7 @@ import Kafka
 /// temporary file named after its port, for diagnosis.
 final class GroupMember: @unchecked Sendable {
     let process = Process()
-    let port = Int.random(in: 20_000..<40_000)
+    let port = freePort()
     let name: String
 
     /// - Parameters:
@@ -70,4 +70,24 @@ final class GroupMember: @unchecked Sendable {
             process.waitUntilExit()
         }
     }
+}
+
+/// A TCP port nobody listens on right now: the kernel's pick for a socket bound to port 0 (a
+/// random one could be taken by a benchmark or another test's service, and the child would then
+/// fail to bind its health endpoint).
+func freePort() -> Int {
+    let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(descriptor) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+            bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
+        }
+    }
+    guard descriptor >= 0, bound else { return Int.random(in: 20_000..<40_000) }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -100,7 +100,7 @@ struct ServiceProcessTests {
     func startsServesHealthAndMetricsAndStopsOnSIGTERMWithinTenSeconds(binary: String, name: String) async throws {
         let broker = try await DevBroker()
         defer { broker.stop() }
-        let port = Int.random(in: 20_000..<40_000)
+        let port = freePort()
         let service = try ServiceProcess(
             binary,
             environment: [
