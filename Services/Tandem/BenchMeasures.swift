@@ -1,5 +1,6 @@
 import CKafkaCeiling
 import Foundation
+import ServiceKit
 
 // What the benchmarks measure besides the wall clock, in one place.
 
@@ -28,4 +29,46 @@ func residentBytes() -> Int {
     let fields = text.split(separator: " ")
     guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
     return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// A processing loop's throughput, clocked from the moment its first batch is seen read: that
+/// batch finished before the clock started, so only the records after it count.
+struct LoopThroughput {
+    /// Records read after the first batch.
+    var records: Int
+    /// Wall-clock seconds from the first batch to the last record (0 if the loop read nothing).
+    var seconds: Double
+    /// CPU seconds of the whole process meanwhile.
+    var cpuSeconds: Double
+
+    var perSecond: Double { Double(records) / seconds }
+    var perCPUSecond: Double { Double(records) / cpuSeconds }
+
+    /// Polls `loop` every `poll` until it has read `total` records or `timeout` passed; the caller
+    /// checks `loop.counts` for whether it got there.
+    static func measure<Processor>(
+        _ loop: ProcessingLoop<Processor>,
+        total: Int,
+        poll: Duration = .milliseconds(1),
+        timeout: Duration = .seconds(600)
+    ) async throws -> LoopThroughput {
+        var start: ContinuousClock.Instant?
+        var cpuAtStart = 0.0
+        var counted = 0
+        let deadline = ContinuousClock.now + timeout
+        while loop.counts.recordsIn < total, ContinuousClock.now < deadline {
+            if start == nil, loop.counts.recordsIn > 0 {
+                start = .now
+                cpuAtStart = processCPUSeconds()
+                counted = loop.counts.recordsIn
+            }
+            try await Task.sleep(for: poll)
+        }
+        let end = ContinuousClock.now
+        return LoopThroughput(
+            records: total - counted,
+            seconds: (end - (start ?? end)).seconds,
+            cpuSeconds: processCPUSeconds() - cpuAtStart
+        )
+    }
 }

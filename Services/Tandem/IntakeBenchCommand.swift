@@ -202,25 +202,16 @@ struct IntakeBenchCommand: AsyncParsableCommand {
         _ loop: ProcessingLoop<IntakeProcessor>,
         records: Int
     ) async throws -> (recordsPerSecond: Double, cores: Double) {
-        var start: ContinuousClock.Instant?
-        var cpuAtStart = 0.0
-        var counted = 0
-        let deadline = ContinuousClock.now + .seconds(300)
-        while loop.counts.recordsIn < records, ContinuousClock.now < deadline {
-            if start == nil, loop.counts.recordsIn > 0 {
-                start = .now
-                cpuAtStart = processCPUSeconds()
-                counted = loop.counts.recordsIn
-            }
-            try await Task.sleep(for: .microseconds(500))
-        }
-        let end = ContinuousClock.now
-        guard loop.counts.recordsIn >= records, let start, end > start else {
+        let measured = try await LoopThroughput.measure(
+            loop,
+            total: records,
+            poll: .microseconds(500),
+            timeout: .seconds(300)
+        )
+        guard loop.counts.recordsIn >= records, measured.seconds > 0 else {
             throw BenchFailure("intake: \(loop.counts.recordsIn) of \(records) records processed")
         }
-        // The first batch finished before `start` was seen: count the records after it.
-        let seconds = (end - start).seconds
-        return (Double(records - counted) / seconds, (processCPUSeconds() - cpuAtStart) / seconds)
+        return (measured.perSecond, measured.cpuSeconds / measured.seconds)
     }
 
     /// Sends records at a steady rate into the running service and times each to its arrival on the output.

@@ -113,24 +113,13 @@ struct KitBenchCommand: AsyncParsableCommand {
             logger: logger
         )
         let running = Task { try await loop.run() }
-        var start: ContinuousClock.Instant?
-        var counted = 0
-        let deadline = ContinuousClock.now + .seconds(300)
-        while loop.counts.recordsIn < records, ContinuousClock.now < deadline {
-            if start == nil, loop.counts.recordsIn > 0 {
-                start = .now
-                counted = loop.counts.recordsIn
-            }
-            try await Task.sleep(for: .milliseconds(1))
-        }
-        let end = ContinuousClock.now
+        let measured = try await LoopThroughput.measure(loop, total: records, timeout: .seconds(300))
         loop.stop()
         try await running.value
         guard loop.counts.recordsIn >= records, loop.counts.recordsOut >= records else {
             throw BenchFailure("loop: \(loop.counts.recordsIn) in, \(loop.counts.recordsOut) out of \(records)")
         }
-        // The first batch finished before `start` was seen: count the records after it.
-        return Double(records - counted) / (end - (start ?? end)).seconds
+        return measured.perSecond
     }
 }
 

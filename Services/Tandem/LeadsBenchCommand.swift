@@ -133,20 +133,7 @@ struct LeadsBenchCommand: AsyncParsableCommand {
             let (processor, loop) = try makeLoop()
             let running = Task { try await loop.run() }
             let total = contacts.count
-            var start: ContinuousClock.Instant?
-            var cpuStart = 0.0
-            var counted = 0
-            let deadline = ContinuousClock.now + .seconds(600)
-            while loop.counts.recordsIn < total, ContinuousClock.now < deadline {
-                if start == nil, loop.counts.recordsIn > 0 {
-                    start = .now
-                    cpuStart = processCPUSeconds()
-                    counted = loop.counts.recordsIn
-                }
-                try await Task.sleep(for: .milliseconds(1))
-            }
-            let end = ContinuousClock.now
-            let cpu = processCPUSeconds() - cpuStart
+            let measured = try await LoopThroughput.measure(loop, total: total)
             loop.stop()
             try await running.value
             feeding.cancel()
@@ -154,9 +141,9 @@ struct LeadsBenchCommand: AsyncParsableCommand {
             guard loop.counts.recordsIn >= total, loop.counts.deadLetters.isEmpty else {
                 throw BenchFailure("leads: \(loop.counts.recordsIn) of \(total) in, \(loop.counts.deadLetters)")
             }
-            let rate = Double(total - counted) / (end - (start ?? end)).seconds
+            let rate = measured.perSecond
             rates.append(rate)
-            cpuRates.append(Double(total - counted) / cpu)
+            cpuRates.append(measured.perCPUSecond)
             leads = processor.leadsMade
             suppressed = processor.suppressions.values.reduce(0, +)
             progress("[\(round)/\(repeats)] \(format(rate)) interactions/s\n")

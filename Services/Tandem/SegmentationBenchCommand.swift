@@ -143,29 +143,13 @@ struct SegmentationBenchCommand: AsyncParsableCommand {
         )
         let records = customers * Self.eventsPerCustomer
         let running = Task { try await loop.run() }
-        var start: ContinuousClock.Instant?
-        var cpuStart = 0.0
-        var counted = 0
-        let deadline = ContinuousClock.now + .seconds(600)
-        while loop.counts.recordsIn < records, ContinuousClock.now < deadline {
-            if start == nil, loop.counts.recordsIn > 0 {
-                start = .now
-                cpuStart = processCPUSeconds()
-                counted = loop.counts.recordsIn
-            }
-            try await Task.sleep(for: .milliseconds(1))
-        }
-        let end = ContinuousClock.now
-        let cpu = processCPUSeconds() - cpuStart
+        let measured = try await LoopThroughput.measure(loop, total: records)
         loop.stop()
         try await running.value
         guard loop.counts.recordsIn >= records, loop.counts.deadLetters.isEmpty else {
             throw BenchFailure("segmentation: \(loop.counts.recordsIn) of \(records) in, \(loop.counts.deadLetters)")
         }
-        return (
-            Double(records - counted) / (end - (start ?? end)).seconds, processor.published,
-            Double(records - counted) / cpu
-        )
+        return (measured.perSecond, processor.published, measured.perCPUSecond)
     }
 
     static let eventsPerCustomer = 10
