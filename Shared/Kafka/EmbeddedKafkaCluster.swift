@@ -24,10 +24,13 @@ public final class EmbeddedKafkaCluster: Sendable {
     ///
     /// - Throws: ``KafkaError/Code/mock`` when the cluster cannot be started.
     public init(brokers: Int = 1, logger: Logger = Logger(label: "tandem.kafka.mock")) throws(KafkaError) {
-        // The mock cluster lives on a client handle of its own (it uses it for logging and timers).
+        // The mock cluster lives on a client handle of its own (it uses it for logging and timers),
+        // and its brokers' sockets take that handle's socket settings. Without TCP_NODELAY a
+        // response written in pieces waits for the client's delayed ACK: +40 ms now and then on
+        // a hop, and delivery p90 15 ms instead of 6 ms at 1,000 records/s.
         client = try RDKafkaClient(
             .producer,
-            configuration: ["log_level": "3"],
+            configuration: ["log_level": "3", "socket.nagle.disable": "true"],
             callbacks: RDKafkaCallbacks(logger: logger)
         )
         guard let mock = rd_kafka_mock_cluster_new(client.handle, Int32(brokers)) else {
