@@ -78,7 +78,7 @@ struct IntakeBenchCommand: AsyncParsableCommand {
                 try cluster.createTopic(configuration.topic(spec), partitions: partitions)
             }
             try cluster.createTopic(
-                configuration.topic(Topics.changelog(service: "intake", store: "dedup")),
+                configuration.topic(Topics.intakeDedupChangelog),
                 partitions: partitions
             )
             try cluster.createTopic("\(prefix)passthrough", partitions: partitions)

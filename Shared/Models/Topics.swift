@@ -152,10 +152,10 @@ public enum Topics {
         opinionReport, alerts, deadLetter,
     ]
 
-    /// The services' internal state changelogs `cs.<service>.<store>`: compacted, partitioned like
-    /// the customer-keyed inputs they are derived from.
+    /// The services' internal state changelogs `cs.<service>.<store>`, partitioned like the
+    /// customer-keyed inputs they are derived from: compacted, but for intake's dedup window.
     public static let changelogs: [TopicSpec] = [
-        changelog(service: "intake", store: "dedup"),
+        intakeDedupChangelog,
         changelog(service: "segmentation", store: "customers"),
         changelog(service: "leads", store: "customers"),
         changelog(service: "kpi", store: "windows"),
@@ -169,6 +169,18 @@ public enum Topics {
 
     /// Every topic the suite needs.
     public static let all: [TopicSpec] = spec + [kpiPartials] + changelogs + operations
+
+    /// Intake's deduplication window (24 h of event ids): one record per partition and batch with
+    /// the ids it added, deleted by age — two days, the window and a day's slack for a backlog —
+    /// instead of compacted per-id records and tombstones.
+    public static let intakeDedupChangelog = TopicSpec(
+        name: "cs.intake.dedup",
+        key: "none (one record per batch and partition)",
+        customerKeyed: true,
+        compacted: false,
+        retentionDays: 2,
+        isInternal: true
+    )
 
     /// The changelog topic of a service's state store.
     public static func changelog(service: String, store: String) -> TopicSpec {

@@ -22,7 +22,7 @@ struct DeadLettersToolTests {
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: Self.quiet)
         defer { cluster.shutdown() }
         for spec in [
-            Topics.interactionsRaw, Topics.interactions, Topics.changelog(service: "intake", store: "dedup"),
+            Topics.interactionsRaw, Topics.interactions, Topics.intakeDedupChangelog,
             Topics.deadLetter, Topics.deadLetterReplays,
         ] {
             try cluster.createTopic(spec.name, partitions: 3)

@@ -6,7 +6,8 @@ struct TopicSpecTests {
     @Test func compactedTopicsAreTheSpecsOnes() {
         let compacted = Set(Topics.spec.filter(\.compacted).map(\.name))
         #expect(compacted == ["cs.catalog", "cs.segments", "cs.kpi", "cs.opinion-report"])
-        #expect(Topics.changelogs.allSatisfy { $0.compacted && $0.name.hasPrefix("cs.") })
+        #expect(Topics.changelogs.allSatisfy { $0.name.hasPrefix("cs.") && $0.isInternal })
+        #expect(Set(Topics.changelogs.filter { !$0.compacted }.map(\.name)) == ["cs.intake.dedup"])
     }
 
     @Test func retentionIsInMilliseconds() {

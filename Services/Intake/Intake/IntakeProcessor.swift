@@ -17,17 +17,18 @@ public import ServiceKit
 /// 4. **mask** PII in `text` and in the `attributes` values (``PIIMasker``);
 /// 5. **deduplicate** by `eventId` over 24 h of event time per partition (the ``dedup`` store,
 ///    value = the first occurrence's `occurredAt` in ms): a repeat within 24 h is dropped and
-///    counted in ``duplicates``; a record reprocessed after a crash whose change already
-///    reached the changelog (``KeyedStateStore/isApplied(_:partition:offset:)``) is dropped and
-///    counted in ``replayed`` — its output was acknowledged before that changelog write;
+///    counted in ``duplicates``; a record reprocessed after a crash whose id already reached the
+///    changelog with this record's offset or a later one is dropped and counted in ``replayed``
+///    — its output was acknowledged before that changelog write;
 /// 6. **publish** on `cs.interactions`, keyed by `customerId`, else `eventId` (opinion posts),
 ///    partitioned by murmur2.
 ///
 /// Dedup entries expire once their partition's event time (``EventTimeClock``, which follows the
 /// wall clock on idle partitions) is 24 h past their `occurredAt`: ids are filed under the minute
 /// their window ends, whole minutes are swept in ``tick(wallNow:into:)`` and every
-/// ``expiryEvery`` records, and their entries deleted from the store, so the window's memory is
-/// bounded by 24 h (+ up to 2 minutes) of distinct events.
+/// ``expiryEvery`` records, and their entries removed from the store, so the window's memory is
+/// bounded by 24 h (+ up to 2 minutes) of distinct events. The changelog needs no deletes: it
+/// keeps records for ``Topics/intakeDedupChangelog``'s retention, longer than the window.
 ///
 /// - Important: used only from its ``ProcessingLoop``'s task, one call at a time (hence
 ///   `@unchecked Sendable`): it keeps a decoder, an encode buffer and counters without locks.
@@ -36,7 +37,7 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     /// The output topic, `cs.interactions` with the deployment's prefix.
     public let outputTopic: String
     /// Event ids seen in the last 24 h of event time → their event time (ms).
-    public let dedup: KeyedStateStore<Int64>
+    public let dedup: IdWindowStore
     public var stores: [any StateStore] { [dedup] }
     let rules: Rules
 
@@ -80,11 +81,7 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
         clock = EventTimeClock(idleTimeout: .milliseconds(Int64(rules.eventTime.idleTimeoutSeconds * 1000)))
         inputTopics = [configuration.topic(Topics.interactionsRaw)]
         outputTopic = configuration.topic(Topics.interactions)
-        dedup = KeyedStateStore(
-            name: "dedup",
-            changelogTopic: configuration.topic(Topics.changelog(service: "intake", store: "dedup")),
-            codec: .int64
-        )
+        dedup = IdWindowStore(name: "dedup", changelogTopic: configuration.topic(Topics.intakeDedupChangelog))
         self.rules = rules
         encoded.reserveCapacity(4096)
     }
@@ -175,7 +172,7 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
                 for eventId in buckets[minute] ?? [] {
                     // A key re-put later (a repeat after 24 h) is also in a later bucket; this checks.
                     if let first = dedup.get(eventId, partition: partition), first + dedupWindowMilliseconds <= now {
-                        dedup.delete(eventId, partition: partition)
+                        dedup.remove(eventId, partition: partition)
                     }
                 }
                 expiries[partition]?[minute] = nil

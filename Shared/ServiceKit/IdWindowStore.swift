@@ -1,0 +1,190 @@
+public import Kafka
+
+/// Ids remembered per input partition with an event time each — a deduplication window — backed
+/// by a time-retained changelog topic that gets **one record per partition and flush**, not one
+/// per id.
+///
+/// A ``KeyedStateStore`` writes a changelog record per changed key and a tombstone per deleted
+/// one, which suits state that changes in place. A dedup window only ever adds ids and forgets
+/// them by age: writing each id as its own record doubled the records a deduplicating service
+/// produces (and the broker stores), and every expiry cost a tombstone on top. Here the ids added
+/// by one batch in one partition travel together in one record; nothing is written when ids
+/// expire, because the topic's retention (longer than the window) drops old records by itself.
+///
+/// - Restored on partition assignment by reading the retained changelog partition from the
+///   beginning; a later record of an id replaces an earlier one. Ids restored from before the
+///   window are forgotten by the owner's next expiry sweep (``remove(_:partition:)``).
+/// - Every id remembers the input offset that added it, for the same exactly-once-per-key
+///   replay check as ``KeyedStateStore/isApplied(_:partition:offset:)``.
+/// - Changelog value (format 1): the byte `1`, then per id: the input offset (Int64 LE), the
+///   event time (Int64 LE, ms), the id's UTF-8 length (UInt16 LE) and its bytes. No key.
+///   Records with a key are read as the per-id records of a ``KeyedStateStore`` with the
+///   ``StateCodec/int64`` codec (a tombstone deletes), so a changelog written by that store
+///   restores here too.
+///
+/// - Important: not thread-safe; used only from its ``ProcessingLoop``'s task.
+public final class IdWindowStore: StateStore, @unchecked Sendable {
+    struct Entry {
+        var eventTime: Int64
+        var offset: Int64
+    }
+
+    /// The store's name (the `<store>` of its changelog topic).
+    public let name: String
+    /// The changelog topic's full name.
+    public let changelogTopic: String
+    /// A changelog record is closed once it holds this many bytes and the next one started
+    /// (well under a broker's default 1 MB message limit).
+    public var maxRecordBytes = 256 * 1024
+
+    private var tables: [Int32: [String: Entry]] = [:]
+    /// Changelog records not yet written, per partition: closed ones, then the one being filled.
+    private var pending: [Int32: [[UInt8]]] = [:]
+
+    static let formatVersion: UInt8 = 1
+
+    public init(name: String, changelogTopic: String) {
+        self.name = name
+        self.changelogTopic = changelogTopic
+    }
+
+    /// The event time of `id` in `partition` and the input offset that added it.
+    public func lookup(_ id: String, partition: Int32) -> (eventTime: Int64, offset: Int64)? {
+        guard let entry = tables[partition]?[id] else { return nil }
+        return (entry.eventTime, entry.offset)
+    }
+
+    /// The event time of `id` in `partition`.
+    public func get(_ id: String, partition: Int32) -> Int64? {
+        tables[partition]?[id]?.eventTime
+    }
+
+    /// Remembers `id` in `partition` with its event time, as added by the input record at `offset`
+    /// (replacing what was remembered of it), and queues it for the changelog.
+    public func put(_ id: String, _ eventTime: Int64, partition: Int32, offset: Int64) {
+        tables[partition, default: [:]][id] = Entry(eventTime: eventTime, offset: offset)
+        var records = pending[partition] ?? []
+        if records.isEmpty || records[records.count - 1].count >= maxRecordBytes {
+            var record: [UInt8] = []
+            record.reserveCapacity(min(maxRecordBytes + 256, 16 * 1024))
+            record.append(Self.formatVersion)
+            records.append(record)
+        }
+        Self.append(id: id, eventTime: eventTime, offset: offset, to: &records[records.count - 1])
+        pending[partition] = records
+    }
+
+    /// Forgets `id` in `partition`. Nothing is written: the changelog's retention drops it.
+    public func remove(_ id: String, partition: Int32) {
+        tables[partition]?.removeValue(forKey: id)
+    }
+
+    /// Every id and event time of a partition (to schedule expiry after a restore).
+    public func entries(partition: Int32) -> [(id: String, eventTime: Int64)] {
+        (tables[partition] ?? [:]).map { ($0.key, $0.value.eventTime) }
+    }
+
+    /// Number of ids held in a partition.
+    public func count(partition: Int32) -> Int { tables[partition]?.count ?? 0 }
+
+    /// Partitions whose ids are held here.
+    public var partitions: [Int32] { tables.keys.sorted() }
+
+    private static func append(id: String, eventTime: Int64, offset: Int64, to record: inout [UInt8]) {
+        withUnsafeBytes(of: offset.littleEndian) { record.append(contentsOf: $0) }
+        withUnsafeBytes(of: eventTime.littleEndian) { record.append(contentsOf: $0) }
+        var id = id
+        id.withUTF8 { bytes in
+            let count = UInt16(clamping: bytes.count)
+            withUnsafeBytes(of: count.littleEndian) { record.append(contentsOf: $0) }
+            record.append(contentsOf: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[..<Int(count)]))
+        }
+    }
+
+    // MARK: StateStore
+
+    public var hasChanges: Bool { pending.values.contains { !$0.isEmpty } }
+
+    public func appendChanges(to batch: inout ProducerBatch) throws {
+        for (partition, records) in pending {
+            for record in records {
+                record.withUnsafeBytes { value in
+                    batch.append(topic: changelogTopic, partition: partition, key: nil, value: value)
+                }
+            }
+        }
+    }
+
+    public func changesFlushed() {
+        for partition in pending.keys { pending[partition]?.removeAll(keepingCapacity: true) }
+    }
+
+    public func apply(changelogRecord record: ConsumerRecordView) throws {
+        let partition = record.partition
+        let applied = try record.withUnsafeKey { key in
+            try record.withUnsafeValue { value in
+                if let key { return applyPerKey(key: key, value: value, partition: partition) }
+                guard let value else { return false }
+                return try applyBatch(value, partition: partition)
+            }
+        }
+        if !applied { throw IdWindowStoreError(store: name, partition: partition, offset: record.offset) }
+    }
+
+    /// A record of a ``KeyedStateStore`` with the int64 codec: key = id, value = offset + event time.
+    private func applyPerKey(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?, partition: Int32) -> Bool {
+        let id = String(decoding: key, as: UTF8.self)
+        guard let value else {
+            tables[partition]?.removeValue(forKey: id)
+            return true
+        }
+        guard value.count == 16 else { return false }
+        let offset = Int64(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: Int64.self))
+        let eventTime = Int64(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: Int64.self))
+        tables[partition, default: [:]][id] = Entry(eventTime: eventTime, offset: offset)
+        return true
+    }
+
+    /// A format-1 record: every id in it, or nothing when any part of it cannot be read.
+    private func applyBatch(_ value: UnsafeRawBufferPointer, partition: Int32) throws -> Bool {
+        guard value.first == Self.formatVersion else { return false }
+        var decoded: [(String, Entry)] = []
+        var position = 1
+        while position < value.count {
+            guard value.count - position >= 18 else { return false }
+            let offset = Int64(littleEndian: value.loadUnaligned(fromByteOffset: position, as: Int64.self))
+            let eventTime = Int64(littleEndian: value.loadUnaligned(fromByteOffset: position + 8, as: Int64.self))
+            let length = Int(UInt16(littleEndian: value.loadUnaligned(fromByteOffset: position + 16, as: UInt16.self)))
+            position += 18
+            guard value.count - position >= length,
+                let id = String(validating: UnsafeRawBufferPointer(rebasing: value[position..<position + length]), as: UTF8.self)
+            else { return false }
+            position += length
+            decoded.append((id, Entry(eventTime: eventTime, offset: offset)))
+        }
+        var table = tables.removeValue(forKey: partition) ?? [:]
+        for (id, entry) in decoded { table[id] = entry }
+        tables[partition] = table
+        return true
+    }
+
+    public func prepare(partition: Int32) {
+        tables[partition] = [:]
+        pending[partition] = nil
+    }
+
+    public func drop(partition: Int32) {
+        tables[partition] = nil
+        pending[partition] = nil
+    }
+}
+
+/// A changelog record an ``IdWindowStore`` cannot read.
+public struct IdWindowStoreError: Error, CustomStringConvertible {
+    public var store: String
+    public var partition: Int32
+    public var offset: Int64
+    public var description: String {
+        "store \(store): the changelog record at partition \(partition), offset \(offset) cannot be read"
+    }
+}
