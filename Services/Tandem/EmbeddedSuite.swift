@@ -52,7 +52,7 @@ final class EmbeddedSuite: @unchecked Sendable {
         var environment = [
             "KAFKA_BROKERS": bootstrap, "TANDEM_LOG_LEVEL": "warning",
             // The embedded broker holds an empty fetch this long (a real one answers at once).
-            "KAFKA_FETCH_WAIT_MAX_MS": "10", "TANDEM_WEBHOOK_TOKEN": "demo-token",
+            "KAFKA_FETCH_WAIT_MAX_MS": "10", "TANDEM_WEBHOOK_TOKEN": "demo-token", "TANDEM_THREADS": "1",
         ]
         if let rules {
             let file = directory.appendingPathComponent("\(name)-rules.yaml")
