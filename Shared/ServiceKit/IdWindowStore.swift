@@ -63,15 +63,15 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
     /// (replacing what was remembered of it), and queues it for the changelog.
     public func put(_ id: String, _ eventTime: Int64, partition: Int32, offset: Int64) {
         tables[partition, default: [:]][id] = Entry(eventTime: eventTime, offset: offset)
-        var records = pending[partition] ?? []
-        if records.isEmpty || records[records.count - 1].count >= maxRecordBytes {
-            var record: [UInt8] = []
-            record.reserveCapacity(min(maxRecordBytes + 256, 16 * 1024))
-            record.append(Self.formatVersion)
-            records.append(record)
-        }
-        Self.append(id: id, eventTime: eventTime, offset: offset, to: &records[records.count - 1])
-        pending[partition] = records
+        // In place: a copy of the partition's records taken out and put back would copy the
+        // record being filled on every id.
+        Self.append(
+            id: id,
+            eventTime: eventTime,
+            offset: offset,
+            to: &pending[partition, default: []],
+            limit: maxRecordBytes
+        )
     }
 
     /// Forgets `id` in `partition`. Nothing is written: the changelog's retention drops it.
@@ -90,14 +90,24 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
     /// Partitions whose ids are held here.
     public var partitions: [Int32] { tables.keys.sorted() }
 
-    private static func append(id: String, eventTime: Int64, offset: Int64, to record: inout [UInt8]) {
-        withUnsafeBytes(of: offset.littleEndian) { record.append(contentsOf: $0) }
-        withUnsafeBytes(of: eventTime.littleEndian) { record.append(contentsOf: $0) }
+    /// Appends one id to the last of `records`, or to a new record when that one is full.
+    private static func append(id: String, eventTime: Int64, offset: Int64, to records: inout [[UInt8]], limit: Int) {
+        if records.isEmpty || records[records.count - 1].count >= limit {
+            var record: [UInt8] = []
+            record.reserveCapacity(min(limit + 256, 16 * 1024))
+            record.append(formatVersion)
+            records.append(record)
+        }
+        let last = records.count - 1
+        withUnsafeBytes(of: offset.littleEndian) { records[last].append(contentsOf: $0) }
+        withUnsafeBytes(of: eventTime.littleEndian) { records[last].append(contentsOf: $0) }
         var id = id
         id.withUTF8 { bytes in
             let count = UInt16(clamping: bytes.count)
-            withUnsafeBytes(of: count.littleEndian) { record.append(contentsOf: $0) }
-            record.append(contentsOf: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[..<Int(count)]))
+            withUnsafeBytes(of: count.littleEndian) { records[last].append(contentsOf: $0) }
+            records[last].append(
+                contentsOf: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[..<Int(count)])
+            )
         }
     }
 
@@ -157,7 +167,10 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
             let length = Int(UInt16(littleEndian: value.loadUnaligned(fromByteOffset: position + 16, as: UInt16.self)))
             position += 18
             guard value.count - position >= length,
-                let id = String(validating: UnsafeRawBufferPointer(rebasing: value[position..<position + length]), as: UTF8.self)
+                let id = String(
+                    validating: UnsafeRawBufferPointer(rebasing: value[position..<position + length]),
+                    as: UTF8.self
+                )
             else { return false }
             position += length
             decoded.append((id, Entry(eventTime: eventTime, offset: offset)))

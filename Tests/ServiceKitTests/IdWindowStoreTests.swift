@@ -70,7 +70,12 @@ struct IdWindowStoreTests {
     @Test func oneRecordPerPartitionAndFlushCarriesEveryIdAndARestoreGetsThemBack() async throws {
         let store = IdWindowStore(name: "dedup", changelogTopic: topic)
         for index in 0..<1000 {
-            store.put("event-\(index)", 1_700_000_000_000 + Int64(index), partition: Int32(index % 2), offset: Int64(index))
+            store.put(
+                "event-\(index)",
+                1_700_000_000_000 + Int64(index),
+                partition: Int32(index % 2),
+                offset: Int64(index)
+            )
         }
         #expect(store.hasChanges)
         #expect(try await flush(store) == 2)
