@@ -129,6 +129,9 @@ struct PipelineResult {
     var cpuSeconds: [(name: String, seconds: Double)] = []
     /// Seconds from the flood's first record until each group had processed all its inputs.
     var groupSeconds: [(group: String, seconds: Double)] = []
+    /// Records written to each topic during the capacity phase (every service's outputs, internal
+    /// topics and changelogs: what the broker and the consumers carry per raw record).
+    var floodTopicRecords: [String: Int64] = [:]
     /// CPU seconds per wall second of each service while the latency phase produced.
     var latencyCoresBusy: [(name: String, cores: Double)] = []
 
@@ -169,6 +172,12 @@ struct PipelineResult {
                 "  caught up after  "
                     + groupSeconds.map { "\($0.group) \(String(format: "%.2f", $0.seconds)) s" }.joined(separator: ", ")
             )
+            lines.append(
+                "  records written per raw record: "
+                    + floodTopicRecords.sorted { $0.value > $1.value }.filter { $0.value > 0 }
+                    .map { "\($0.key) \(String(format: "%.2f", Double($0.value) / Double(max(1, floodRecords))))" }
+                    .joined(separator: ", ")
+            )
             lines.append("  CPU per event (capacity phase)      µs/event   CPU s   cores busy")
             for (name, cpu) in cpuSeconds {
                 let micros = floodRecords > 0 ? cpu / Double(floodRecords) * 1e6 : 0
@@ -202,6 +211,7 @@ struct PipelineResult {
             "floodRecords": floodRecords,
             "floodSeconds": (floodSeconds * 1000).rounded() / 1000,
             "cpuMicrosPerEvent": cpu,
+            "floodTopicRecords": floodTopicRecords,
             "caughtUpSeconds": Dictionary(
                 uniqueKeysWithValues: groupSeconds.map { ($0.group, (($0.seconds * 1000).rounded() / 1000)) }
             ),
@@ -474,6 +484,7 @@ struct PipelineRun {
         records.reserveCapacity(flood)
         for _ in 0..<flood { records.append(generator.next()) }
         let processes = suite.services
+        let topicsBefore = try await progress.writtenPerTopic()
         let cpuBefore = processes.map { $0.cpuSeconds ?? 0 }
         let selfBefore = processCPUSeconds()
         let floodStart = clock.now
@@ -484,6 +495,9 @@ struct PipelineRun {
             result.groupSeconds.append((group, ((groupsDone[group] ?? done) - floodStart).seconds))
         }
         let selfAfter = processCPUSeconds()
+        for (topic, written) in try await progress.writtenPerTopic() {
+            result.floodTopicRecords[topic] = written - (topicsBefore[topic] ?? 0)
+        }
         result.floodRecords = flood
         result.floodSeconds = (done - floodStart).seconds
         for (index, service) in processes.enumerated() {
@@ -544,14 +558,12 @@ final class GroupProgress: Sendable {
 
     /// The partitions whose group's committed offset is below the high watermark.
     func behind() async throws -> [Behind] {
-        var high: [TopicPartition: Int64] = [:]
+        // One request for every input partition's end: polled every 50 ms, a round trip per
+        // partition would itself load the broker the services share the cores with.
         let topics = Set(Self.groups.flatMap { $0.inputs.map(\.name) })
-        for topic in topics.sorted() {
-            for partition in 0..<partitions {
-                high[TopicPartition(topic: topic, partition: partition)] =
-                    try await readers[0].queryWatermarks(topic: topic, partition: partition).high
-            }
-        }
+        let high = try await readers[0].highWatermarks(
+            topics.sorted().flatMap { topic in (0..<partitions).map { TopicPartition(topic: topic, partition: $0) } }
+        )
         var behind: [Behind] = []
         for (index, group) in Self.groups.enumerated() {
             let wanted = group.inputs.flatMap { spec in
@@ -574,6 +586,14 @@ final class GroupProgress: Sendable {
             }
         }
         return behind
+    }
+
+    /// Records on each of the suite's topics so far (the sum of its partitions' high watermarks).
+    func writtenPerTopic() async throws -> [String: Int64] {
+        let ends = try await readers[0].highWatermarks(
+            Topics.all.flatMap { spec in (0..<partitions).map { TopicPartition(topic: spec.name, partition: $0) } }
+        )
+        return ends.reduce(into: [:]) { $0[$1.key.topic, default: 0] += $1.value }
     }
 
     func close() async {

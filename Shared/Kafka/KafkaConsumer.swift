@@ -312,6 +312,38 @@ public final class KafkaConsumer: Sendable {
         return try result.get()
     }
 
+    /// The high watermarks (offset after the last record) of many partitions at once: one
+    /// ListOffsets request per leader, where ``queryWatermarks(topic:partition:timeout:)`` makes
+    /// one round trip per partition.
+    public func highWatermarks(
+        _ partitions: [TopicPartition],
+        timeout: Duration = .seconds(10)
+    ) async throws(KafkaError) -> [TopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        let client = self.client
+        let milliseconds = timeout.milliseconds
+        // Timestamp -1 (RD_KAFKA_OFFSET_END) asks ListOffsets for the latest offset.
+        let request = partitions.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: .end) }
+        let result: Result<[TopicPartition: Int64], KafkaError> = await runBlocking {
+            withPartitionList(request) { list in
+                let err = rd_kafka_offsets_for_times(client.handle, list, milliseconds)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    return .failure(.rd(.consume, "high watermarks unavailable", err))
+                }
+                var ends: [TopicPartition: Int64] = [:]
+                for element in UnsafeBufferPointer(start: list.pointee.elems, count: Int(list.pointee.cnt)) {
+                    let partition = TopicPartition(topic: String(cString: element.topic), partition: element.partition)
+                    if element.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                        return .failure(.rd(.consume, "high watermark of \(partition) unavailable", element.err))
+                    }
+                    ends[partition] = element.offset
+                }
+                return .success(ends)
+            }
+        }
+        return try result.get()
+    }
+
     /// Lag per assigned partition, from the fetcher's cached high watermarks (no broker round trip).
     public func lag() throws(KafkaError) -> [PartitionLag] {
         let assigned = try assignment()
