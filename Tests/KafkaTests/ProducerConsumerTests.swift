@@ -154,4 +154,32 @@ struct ProducerConsumerTests {
         #expect(afterSeek == 5)
         await consumer.close()
     }
+    @Test func highWatermarksOfManyPartitionsInOneCallEqualThePerPartitionQuery() async throws {
+        let (first, second) = (uniqueName("ends"), uniqueName("ends"))
+        try cluster.createTopic(first, partitions: 4)
+        try cluster.createTopic(second, partitions: 3)
+        let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: quietLogger)
+        try await produce(producer, topic: first, count: 500)
+        try await produce(producer, topic: second, count: 7)
+        await producer.close()
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration(cluster, group: uniqueName("g")),
+            logger: quietLogger
+        )
+        let partitions =
+            (0..<4).map { TopicPartition(topic: first, partition: $0) }
+            + (0..<3).map { TopicPartition(topic: second, partition: $0) }
+        let ends = try await consumer.highWatermarks(partitions)
+        #expect(ends.count == 7)
+        for partition in partitions {
+            let single = try await consumer.queryWatermarks(topic: partition.topic, partition: partition.partition)
+            #expect(ends[partition] == single.high, "\(partition)")
+        }
+        #expect(partitions.filter { $0.topic == first }.reduce(0) { $0 + ends[$1]! } == 500)
+        #expect(partitions.filter { $0.topic == second }.reduce(0) { $0 + ends[$1]! } == 7)
+        await #expect(throws: KafkaError.self) {
+            _ = try await consumer.highWatermarks([TopicPartition(topic: first, partition: 99)], timeout: .seconds(2))
+        }
+        await consumer.close()
+    }
 }
