@@ -144,6 +144,39 @@ public struct CustomerSegment: Codable, Sendable, Hashable, Validatable {
     }
 }
 
+extension CustomerSegment {
+    /// The six fields of a `cs.segments` record a consumer acting on tier, activity and churn
+    /// risk reads (the lead handoff), decoded without the rest: Foundation's decoder spends most
+    /// of a segment's cost unwrapping the fields, and the lead service spent a quarter of its CPU
+    /// on segments it used six fields of. The record must still be JSON with these fields well
+    /// typed; the fields not read are not checked (that is the segmentation service's contract).
+    public struct Essentials: Decodable, Sendable, Hashable, Validatable {
+        public var customerId: String
+        public var version: Int
+        public var asOf: Date
+        public var tier: Rules.Tier
+        public var activity: ActivityState
+        public var churnRisk: Rules.Level
+
+        public init(_ segment: CustomerSegment) {
+            customerId = segment.customerId
+            version = segment.version
+            asOf = segment.asOf
+            tier = segment.tier
+            activity = segment.activity
+            churnRisk = segment.churnRisk
+        }
+
+        /// ``CustomerSegment``'s rules for these fields.
+        public func validationErrors(now: Date) -> [ValidationError] {
+            var checks = Checks()
+            checks.required("customerId", customerId)
+            checks.atLeast("version", version, 1)
+            return checks.errors
+        }
+    }
+}
+
 /// A customer's activity (SPEC §3): active while the last contact, bill or purchase is at most
 /// `activeMaxDays` old, cooling up to `coolingMaxDays`, then inactive.
 public enum ActivityState: String, Codable, Sendable, Hashable, CaseIterable {

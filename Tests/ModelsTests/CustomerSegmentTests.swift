@@ -47,6 +47,29 @@ struct CustomerSegmentTests {
         #expect(ActivityState.allCases.map(\.rawValue) == ["active", "cooling", "inactive"])
     }
 
+    @Test func essentialsAreTheSixFieldsOfTheFullRecordAndCheckTheirRules() throws {
+        let segment = Self.sample()
+        let bytes = try TandemJSON.encode(segment)
+        let essentials = try TandemJSON.decoder().decode(CustomerSegment.Essentials.self, from: Data(bytes))
+        #expect(essentials == CustomerSegment.Essentials(segment))
+        #expect(essentials.tier == .high && essentials.churnRisk == .low && essentials.activity == .active)
+        #expect(essentials.version == 3 && essentials.asOf == segment.asOf)
+        #expect(essentials.validationErrors(now: now).isEmpty)
+
+        var object = try jsonObject(segment)
+        object["tier"] = "platinum"
+        #expect(throws: (any Error).self) {
+            try TandemJSON.decoder().decode(
+                CustomerSegment.Essentials.self,
+                from: JSONSerialization.data(withJSONObject: object)
+            )
+        }
+        var broken = CustomerSegment.Essentials(segment)
+        broken.version = 0
+        broken.customerId = ""
+        #expect(broken.validationErrors(now: now).map(\.field) == ["customerId", "version"])
+    }
+
     @Test func optionalPartsAreLeftOutWhenUnknown() throws {
         var segment = Self.sample()
         segment.arpu = nil

@@ -183,6 +183,16 @@ extension LeadEngine {
         catalog: CatalogSnapshot,
         counts: CountsLookup
     ) -> [Decision] {
+        handle(segment: CustomerSegment.Essentials(segment), state: &state, catalog: catalog, counts: counts)
+    }
+
+    /// A segment's tier, activity and churn risk arrived (all the rules read of it).
+    public func handle(
+        segment: CustomerSegment.Essentials,
+        state: inout CustomerLeadState,
+        catalog: CatalogSnapshot,
+        counts: CountsLookup
+    ) -> [Decision] {
         let customerId = segment.customerId
         let at = Self.milliseconds(segment.asOf)
         prune(&state, now: at)

@@ -143,7 +143,7 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
             let decisions = try engine.handle(account: event, state: &state, catalog: snapshot, counts: counts)
             finish(event.customerId, stored, state, decisions, record: record, into: &output)
         case segmentsTopic:
-            let segment: CustomerSegment = try decode(Data(value))
+            let segment: CustomerSegment.Essentials = try decode(Data(value), as: "CustomerSegment")
             try Self.checkKey(record, segment.customerId)
             let stored = customers.get(segment.customerId, partition: partition)
             var state = stored ?? CustomerLeadState()
@@ -383,21 +383,24 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         )
     }
 
-    private func decode<Record: Decodable & Validatable>(_ data: Data) throws(ProcessingFailure) -> Record {
+    private func decode<Record: Decodable & Validatable>(
+        _ data: Data,
+        as name: String = "\(Record.self)"
+    ) throws(ProcessingFailure) -> Record {
         let record: Record
         do {
             record = try decoder.decode(Record.self, from: data)
         } catch {
             throw ProcessingFailure(
                 reason: "invalid_json",
-                message: "not a \(Record.self) record: \(Self.describe(error))"
+                message: "not a \(name) record: \(Self.describe(error))"
             )
         }
         let errors = record.validationErrors(now: Date.distantFuture)
         if !errors.isEmpty {
             throw ProcessingFailure(
                 reason: "invalid",
-                message: "\(Record.self) breaks SPEC §2: " + errors.map { "\($0)" }.joined(separator: "; ")
+                message: "\(name) breaks SPEC §2: " + errors.map { "\($0)" }.joined(separator: "; ")
             )
         }
         return record
