@@ -210,7 +210,9 @@ let package = Package(
         ),
         .testTarget(
             name: "IntakeTests",
-            dependencies: ["Intake", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Intake", "ServiceKit", "Models", "Kafka", "Simulator", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/IntakeTests",
             swiftSettings: strictSwift
         ),
@@ -224,13 +226,17 @@ let package = Package(
         ),
         .testTarget(
             name: "LeadsTests",
-            dependencies: ["Leads", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "Leads", "ServiceKit", "Models", "Kafka", "Simulator", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/LeadsTests",
             swiftSettings: strictSwift
         ),
         .testTarget(
             name: "KPITests",
-            dependencies: ["KPI", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "KPI", "ServiceKit", "Models", "Kafka", "Simulator", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/KPITests",
             swiftSettings: strictSwift
         ),
@@ -242,7 +248,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ModelsTests",
-            dependencies: ["Models"],
+            dependencies: ["Models", "Simulator"],
             path: "Tests/ModelsTests",
             resources: [.copy("Fixtures")],
             swiftSettings: strictSwift

@@ -2,6 +2,7 @@ import Foundation
 import Intake
 import Models
 import ServiceKit
+import Simulator
 import Testing
 
 /// 100,000 random and mutated records through the intake's decoder and rules: none may crash the
@@ -9,18 +10,6 @@ import Testing
 /// with a reason (which the loop dead-letters).
 @Suite("intake fuzz")
 struct IntakeFuzzTests {
-    /// A small deterministic generator (SplitMix64), so a failure can be replayed from its seed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let seeds: [String] = [
         #"{"eventId":"e-1","occurredAt":"2026-11-25T08:29:00.000Z","channel":"微信","kind":"complaint","customerId":"c-1","topic":"Billing","signals":["Churn_Threat"],"text":"电话13912345611 邮箱 a.b@example.com"}"#,
         #"{"eventId":"e-2","occurredAt":"2026-11-25T08:00:00Z","channel":"weibo","kind":"opinion","brand":"own","reach":10,"sentiment":-0.5,"text":"身份证 11010519491231002X"}"#,
@@ -30,7 +19,8 @@ struct IntakeFuzzTests {
 
     @Test func aHundredThousandRandomAndMutatedRecordsAreAllAccountedFor() {
         let harness = Harness()
-        var random = SplitMix(state: 20_261_125)
+        // The simulator's seeded SplitMix64: a failure replays from the seed.
+        var random = SimulationRandom(seed: 20_261_125)
         let total = 100_000
         var outputs = 0
         var failures: [String: Int] = [:]

@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import ServiceKit
+import Simulator
 import Testing
 
 @testable import KPI
@@ -53,20 +54,9 @@ struct WireFormatTests {
 /// The binary form of the partials and merge parts (``PartialCodec``).
 @Suite("KPI binary partials")
 struct PartialCodecTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let texts = ["all", "phone", "", "话费 账单", "vip \"a\\b\"", "new\nline", "emoji 🎉", "a|b;c"]
 
-    static func randomInteger(_ random: inout SplitMix) -> Int64 {
+    static func randomInteger(_ random: inout SimulationRandom) -> Int64 {
         switch Int.random(in: 0..<4, using: &random) {
         case 0: return 0
         case 1: return Int64.random(in: -200...200, using: &random)
@@ -75,7 +65,7 @@ struct PartialCodecTests {
         }
     }
 
-    static func randomCells(_ random: inout SplitMix) -> [PartialCell] {
+    static func randomCells(_ random: inout SimulationRandom) -> [PartialCell] {
         (0..<Int.random(in: 0...6, using: &random)).map { _ in
             var tallies: [String: Int64]?
             if Bool.random(using: &random) {
@@ -93,7 +83,7 @@ struct PartialCodecTests {
         }
     }
 
-    static func randomMessage(_ random: inout SplitMix) -> PartialMessage {
+    static func randomMessage(_ random: inout SimulationRandom) -> PartialMessage {
         func maybe<T>(_ value: T) -> T? { Bool.random(using: &random) ? value : nil }
         return PartialMessage(
             type: ["partial", "watermark", "话"].randomElement(using: &random)!,
@@ -125,7 +115,7 @@ struct PartialCodecTests {
     }
 
     @Test func messagesRoundTrip() throws {
-        var random = SplitMix(state: 1)
+        var random = SimulationRandom(seed: 1)
         for _ in 0..<2000 {
             let message = Self.randomMessage(&random)
             let bytes = PartialCodec.encode(message)
@@ -137,7 +127,7 @@ struct PartialCodecTests {
     }
 
     @Test func mergePartsRoundTripThroughTheChangelogCodec() {
-        var random = SplitMix(state: 2)
+        var random = SimulationRandom(seed: 2)
         for _ in 0..<1000 {
             let part = MergePart(
                 final: Bool.random(using: &random),
@@ -172,7 +162,7 @@ struct PartialCodecTests {
     /// Truncations, every single-byte change of valid encodings and random bytes: an error or a
     /// message, never a trap.
     @Test func garbageIsAnErrorNeverACrash() {
-        var random = SplitMix(state: 3)
+        var random = SimulationRandom(seed: 3)
         var errors = 0
         for _ in 0..<200 {
             let bytes = PartialCodec.encode(Self.randomMessage(&random))
@@ -262,7 +252,7 @@ struct CellCodecTests {
     }
 
     @Test func cellsRoundTripAndGarbageIsAnError() throws {
-        var random = PartialCodecTests.SplitMix(state: 4)
+        var random = SimulationRandom(seed: 4)
         for _ in 0..<1000 {
             var counters = KPICounters()
             for field in KPICounters.Field.allCases where Bool.random(using: &random) {

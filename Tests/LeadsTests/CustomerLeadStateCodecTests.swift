@@ -3,6 +3,7 @@ import Kafka
 import Leads
 import Models
 import ServiceKit
+import Simulator
 import Testing
 
 /// The binary changelog layout of the per-customer lead state: every state comes back equal, the
@@ -10,16 +11,11 @@ import Testing
 /// reports the key), never a trap.
 @Suite("CustomerLeadState changelog codec")
 struct CustomerLeadStateCodecTests {
-    /// SplitMix64, so a failure can be replayed from its seed.
+    /// The simulator's seeded SplitMix64, so a failure can be replayed from its seed.
     struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var random: SimulationRandom
+        init(state: UInt64) { random = SimulationRandom(seed: state) }
+        mutating func next() -> UInt64 { random.next() }
         mutating func int(_ range: Range<Int>) -> Int { range.lowerBound + Int(next() % UInt64(range.count)) }
         mutating func chance(_ percent: Int) -> Bool { int(0..<100) < percent }
         mutating func pick<T>(_ items: [T]) -> T { items[int(0..<items.count)] }

@@ -1,21 +1,11 @@
 import Foundation
 import Models
+import Simulator
 import Testing
 
 /// The merger's snapshot writer must write the bytes `TandemJSON.encode` writes, and throw what it throws.
 @Suite("FastJSON KPI snapshots equal the reference")
 struct FastKPISnapshotTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     enum Outcome: Equatable {
         case bytes([UInt8])
         case error(ModelError)
@@ -36,7 +26,7 @@ struct FastKPISnapshotTests {
         "slash/ok", "é", "Zebra", "zebra", "_under", "\u{7F}", "\u{2028}",
     ]
 
-    static func randomDouble(_ random: inout SplitMix) -> Double? {
+    static func randomDouble(_ random: inout SimulationRandom) -> Double? {
         switch Int.random(in: 0..<8, using: &random) {
         case 0: return nil
         case 1: return 0
@@ -49,7 +39,7 @@ struct FastKPISnapshotTests {
         }
     }
 
-    static func randomSnapshot(_ random: inout SplitMix) -> KPISnapshot {
+    static func randomSnapshot(_ random: inout SimulationRandom) -> KPISnapshot {
         var counters = KPICounters()
         for field in KPICounters.Field.allCases {
             switch Int.random(in: 0..<4, using: &random) {
@@ -93,7 +83,7 @@ struct FastKPISnapshotTests {
     }
 
     @Test func generatedSnapshotsEncodeToTheSameBytes() {
-        var random = SplitMix(state: 8)
+        var random = SimulationRandom(seed: 8)
         for _ in 0..<3000 { Self.check(Self.randomSnapshot(&random)) }
     }
 
@@ -123,7 +113,7 @@ struct FastKPISnapshotTests {
     }
 
     @Test func unwritableSnapshotsThrowWhatTheReferenceThrows() {
-        var random = SplitMix(state: 9)
+        var random = SimulationRandom(seed: 9)
         var snapshot = Self.randomSnapshot(&random)
         snapshot.kpis.nps = .nan
         Self.check(snapshot)
