@@ -449,24 +449,8 @@ struct LeadsBenchCommand: AsyncParsableCommand {
     /// Heap and resident growth of a processor holding `customers` customers (the catalog is
     /// loaded before the first measurement, so it is not counted per customer).
     static func memory(customers: Int, partitions: Int, catalog: [(key: [UInt8], value: [UInt8])]) -> Memory {
-        let table = CatalogTable()
-        let decoder = TandemJSON.decoder()
-        for product in catalog {
-            product.value.withUnsafeBytes { bytes in
-                if case .success(let product) = CatalogTable.validate(key: nil, value: bytes, decoder: decoder) {
-                    table.apply(product)
-                }
-            }
-        }
-        _ = table.takeArrivals()
-        table.markRestored()
-        let processor = LeadsProcessor(
-            configuration: ServiceConfiguration(service: "leads"),
-            rules: .defaults,
-            catalog: table,
-            logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        )
-        _ = table.snapshot()
+        let processor = inProcessProcessor(catalog: catalog)
+        _ = processor.catalog.snapshot()
         let heapBefore = heapInUse()
         let residentBefore = residentBytes()
         var offsets = [String: [Int64]]()
