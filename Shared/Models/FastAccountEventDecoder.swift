@@ -13,33 +13,18 @@ import Foundation
 ///
 /// - Important: not thread-safe; one decoder per thread, from one thread at a time.
 public final class FastAccountEventDecoder {
-    private let parser: OpaquePointer
-    private let slots: UnsafeMutablePointer<tandem_json_slot>
+    private let schema = SimdjsonSchemaParser(
+        keys: AccountField.allCases.map { String(describing: $0) },
+        kinds: AccountField.allCases.map(\.kind),
+        schema: "AccountEvent"
+    )
+    private var slots: UnsafeMutablePointer<tandem_json_slot> { schema.slots }
 
     /// Payloads handed to the reference decoder.
     public private(set) var fallbackCount = 0
 
     /// Makes a decoder with its own parser.
-    public init() {
-        let fields = AccountField.allCases
-        var names = fields.map { strdup(String(describing: $0)) }
-        defer { names.forEach { free($0) } }
-        let kinds = fields.map(\.kind)
-        let parser = names.withUnsafeMutableBufferPointer { names in
-            names.withMemoryRebound(to: UnsafePointer<CChar>?.self) { names in
-                tandem_json_parser_new(names.baseAddress, kinds, fields.count)
-            }
-        }
-        guard let parser else { fatalError("tandem_json_parser_new failed for the AccountEvent schema") }
-        self.parser = parser
-        slots = .allocate(capacity: fields.count)
-        slots.initialize(repeating: tandem_json_slot(), count: fields.count)
-    }
-
-    deinit {
-        tandem_json_parser_free(parser)
-        slots.deallocate()
-    }
+    public init() {}
 
     /// Decodes an ``AccountEvent`` from UTF-8 JSON bytes. Never traps, whatever the bytes.
     ///
@@ -51,20 +36,11 @@ public final class FastAccountEventDecoder {
     }
 
     private func fast(_ bytes: UnsafeRawBufferPointer) -> AccountEvent? {
-        let result = tandem_json_parse(parser, bytes.baseAddress, bytes.count, slots)
-        guard result.status == Int32(TANDEM_JSON_OK.rawValue) else { return nil }
-        let present = UInt8(TANDEM_JSON_PRESENT.rawValue)
+        guard schema.parse(bytes).status == SimdjsonSchemaParser.ok else { return nil }
+        let present = SimdjsonSchemaParser.present
         func string(_ field: AccountField) -> String? {
             let slot = slots[field.rawValue]
-            guard slot.state == present else { return nil }
-            guard let start = slot.string.bytes, slot.string.length > 0 else { return "" }
-            return String(
-                decoding: UnsafeBufferPointer(
-                    start: UnsafeRawPointer(start).assumingMemoryBound(to: UInt8.self),
-                    count: slot.string.length
-                ),
-                as: UTF8.self
-            )
+            return slot.state == present ? SimdjsonSchemaParser.string(slot.string) : nil
         }
         func date(_ field: AccountField) -> Date?? {
             let slot = slots[field.rawValue]

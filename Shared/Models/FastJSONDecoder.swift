@@ -16,8 +16,12 @@ import Foundation
 /// A decoder owns a parser and its buffers and reuses them: it is **not thread-safe** — use one
 /// decoder per thread (or per task that does not share it), from one thread at a time.
 public final class FastJSONDecoder {
-    private let parser: OpaquePointer
-    private let slots: UnsafeMutablePointer<tandem_json_slot>
+    private let schema = SimdjsonSchemaParser(
+        keys: RawField.allCases.map { String(describing: $0) },
+        kinds: RawField.allCases.map(\.kind),
+        schema: "RawInteraction"
+    )
+    private var slots: UnsafeMutablePointer<tandem_json_slot> { schema.slots }
 
     /// How many payloads this decoder handed to the reference decoder (invalid records, or valid
     /// ones in a shape the fast walk does not take). A metric: a high share means lost speed.
@@ -30,27 +34,7 @@ public final class FastJSONDecoder {
     }
 
     /// Makes a decoder with its own parser.
-    public init() {
-        let fields = RawField.allCases
-        var names = fields.map { strdup(String(describing: $0)) }
-        defer { names.forEach { free($0) } }
-        let kinds = fields.map(\.kind)
-        let parser = names.withUnsafeMutableBufferPointer { names in
-            names.withMemoryRebound(to: UnsafePointer<CChar>?.self) { names in
-                tandem_json_parser_new(names.baseAddress, kinds, fields.count)
-            }
-        }
-        // Only out of memory or a schema bug (a key longer than 64 bytes) can fail here.
-        guard let parser else { fatalError("tandem_json_parser_new failed for the RawInteraction schema") }
-        self.parser = parser
-        slots = .allocate(capacity: fields.count)
-        slots.initialize(repeating: tandem_json_slot(), count: fields.count)
-    }
-
-    deinit {
-        tandem_json_parser_free(parser)
-        slots.deallocate()
-    }
+    public init() {}
 
     /// Decodes a ``RawInteraction`` from UTF-8 JSON bytes. Never traps, whatever the bytes.
     ///
@@ -71,8 +55,8 @@ public final class FastJSONDecoder {
 
     /// The fast walk: the record, or `nil` when the reference must decide.
     func fastRawInteraction(_ bytes: UnsafeRawBufferPointer) -> RawInteraction? {
-        let result = tandem_json_parse(parser, bytes.baseAddress, bytes.count, slots)
-        guard result.status == Int32(TANDEM_JSON_OK.rawValue) else { return nil }
+        let result = schema.parse(bytes)
+        guard result.status == SimdjsonSchemaParser.ok else { return nil }
         let strings = result.strings
 
         func slot(_ field: RawField) -> tandem_json_slot { slots[field.rawValue] }
@@ -158,18 +142,10 @@ public final class FastJSONDecoder {
         )
     }
 
-    private static let present = UInt8(TANDEM_JSON_PRESENT.rawValue)
+    private static let present = SimdjsonSchemaParser.present
 
-    /// simdjson has validated the UTF-8 and unescaped the string, so decoding cannot repair anything.
     @inline(__always)
-    private static func string(_ text: tandem_json_string) -> String {
-        guard let bytes = text.bytes, text.length > 0 else { return "" }
-        let buffer = UnsafeBufferPointer(
-            start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
-            count: text.length
-        )
-        return String(decoding: buffer, as: UTF8.self)
-    }
+    private static func string(_ text: tandem_json_string) -> String { SimdjsonSchemaParser.string(text) }
 }
 
 @available(*, unavailable, message: "a FastJSONDecoder is used from one thread at a time")
