@@ -26,23 +26,27 @@ struct IntakeProcessTests {
             configuration: ["bootstrap.servers": cluster.bootstrapServers],
             logger: Self.quiet
         )
-        let streaming = Task {
-            for chunk in stride(from: 0, to: total, by: 250) {
+        @Sendable func send(_ range: Range<Int>) async throws {
+            for chunk in stride(from: range.lowerBound, to: range.upperBound, by: 250) {
                 var batch = ProducerBatch()
-                for index in chunk..<(chunk + 250) {
+                for index in chunk..<min(chunk + 250, range.upperBound) {
                     let customer = "c-\(index % 400)"
                     let json =
                         #"{"eventId":"ev-\#(index)","occurredAt":"\#(stamp)","channel":"phone","kind":"inquiry","customerId":"\#(customer)"}"#
                     batch.append(topic: "cs.interactions.raw", key: Array(customer.utf8), value: Array(json.utf8))
                 }
-                _ = try await producer.send(batch)
+                #expect(try await producer.send(batch).allDelivered)
             }
         }
-        // Kill it while the stream is flowing through.
+        // Kill it while the stream is flowing through; the last third is held back until after
+        // the kill, so the kill always lands mid-stream however fast the machine.
+        let held = total * 2 / 3
+        let streaming = Task { try await send(0..<held) }
         try await waitUntil("a third of the stream published") { outputs.all.count >= total / 3 }
         first.kill9()
         let published = outputs.all.count
         try await streaming.value
+        try await send(held..<total)
         await producer.close()
 
         let second = try GroupMember("tandem-intake", cluster: cluster, group: group)

@@ -82,9 +82,11 @@ struct SegmentationProcessTests {
         let customers = 500
         let base = Int64(Date().timeIntervalSince1970 * 1000) - 10 * Self.day
         let records = Self.stream(customers: customers, bills: 6, base: base)
+        // The last third is held back until after the kill, so the kill always lands mid-stream.
+        let held = records.count * 2 / 3
         let streaming = Task {
-            for chunk in stride(from: 0, to: records.count, by: 100) {
-                try await Self.send(cluster, records[chunk..<min(chunk + 100, records.count)])
+            for chunk in stride(from: 0, to: held, by: 100) {
+                try await Self.send(cluster, records[chunk..<min(chunk + 100, held)])
             }
         }
         try await waitUntil("a third of the stream segmented", timeout: .seconds(60)) {
@@ -93,6 +95,7 @@ struct SegmentationProcessTests {
         first.kill9()
         let publishedBeforeKill = outputs.all.count
         try await streaming.value
+        try await Self.send(cluster, records[held...])
 
         let second = try GroupMember("tandem-segmentation", cluster: cluster, group: group)
         defer { second.terminate() }
