@@ -42,6 +42,7 @@ struct tandem_json_parser {
     std::unique_ptr<char[]> buffer;
     size_t capacity = 0;
     std::vector<tandem_json_string> strings;
+    std::vector<double> numbers;
 };
 
 namespace {
@@ -281,6 +282,32 @@ failure read_field(tandem_json_parser *parser, int index, ondemand::value value,
         slot.count = static_cast<uint32_t>((parser->strings.size() - slot.first) / 2);
         break;
     }
+    case TANDEM_JSON_KIND_NUMBER_MAP: {
+        if (type != ondemand::json_type::object) return mismatch(index, "expected an object");
+        ondemand::object object;
+        if ((error = value.get_object().get(object))) return syntax(error);
+        slot.first = static_cast<uint32_t>(parser->strings.size());
+        slot.first_number = static_cast<uint32_t>(parser->numbers.size());
+        for (auto field_result : object) {
+            ondemand::field field;
+            if ((error = std::move(field_result).get(field))) return syntax(error);
+            std::string_view key;
+            if ((error = read_key(field, key))) return syntax(error);
+            ondemand::value element = field.value();
+            ondemand::json_type element_type;
+            if ((error = element.type().get(element_type))) return syntax(error);
+            // As in STRING_MAP: a repeated key's later value of another kind is refused here.
+            if (element_type != ondemand::json_type::number) return mismatch(index, "expected a number value");
+            std::string_view text = number_text(element);
+            double number;
+            if ((error = element.get_double().get(number))) return number_error(index, "number out of range");
+            if (number == 0 && mantissa_is_nonzero(text)) return number_error(index, "number underflows to zero");
+            parser->strings.push_back({key.data(), key.size()});
+            parser->numbers.push_back(number);
+        }
+        slot.count = static_cast<uint32_t>(parser->strings.size() - slot.first);
+        break;
+    }
     default:
         return mismatch(index, "unknown kind");
     }
@@ -346,7 +373,7 @@ extern "C" tandem_json_parser *tandem_json_parser_new(const char *const *keys, c
     try {
         for (size_t i = 0; i < count; i++) {
             std::string key(keys[i]);
-            if (kinds[i] < TANDEM_JSON_KIND_STRING || kinds[i] > TANDEM_JSON_KIND_STRING_MAP
+            if (kinds[i] < TANDEM_JSON_KIND_STRING || kinds[i] > TANDEM_JSON_KIND_NUMBER_MAP
                 || key.size() > kMaxKeyLength) {
                 delete parser;
                 return nullptr;
@@ -356,6 +383,7 @@ extern "C" tandem_json_parser *tandem_json_parser_new(const char *const *keys, c
             parser->kinds.push_back(kinds[i]);
         }
         parser->strings.reserve(64);
+        parser->numbers.reserve(16);
     } catch (...) {
         delete parser;
         return nullptr;
@@ -371,9 +399,10 @@ extern "C" tandem_json_result tandem_json_parse(
     size_t length,
     tandem_json_slot *slots
 ) {
-    tandem_json_result result{TANDEM_JSON_OK, -1, "", nullptr, 0};
+    tandem_json_result result{TANDEM_JSON_OK, -1, "", nullptr, 0, nullptr, 0};
     std::memset(static_cast<void *>(slots), 0, sizeof(tandem_json_slot) * parser->keys.size());
     parser->strings.clear();
+    parser->numbers.clear();
     failure outcome;
     try {
         outcome = parse(parser, bytes, length, slots);
@@ -385,5 +414,7 @@ extern "C" tandem_json_result tandem_json_parse(
     result.message = outcome.message;
     result.strings = parser->strings.data();
     result.string_count = parser->strings.size();
+    result.numbers = parser->numbers.data();
+    result.number_count = parser->numbers.size();
     return result;
 }

@@ -158,6 +158,22 @@ extension CustomerSegment {
         public var activity: ActivityState
         public var churnRisk: Rules.Level
 
+        public init(
+            customerId: String,
+            version: Int,
+            asOf: Date,
+            tier: Rules.Tier,
+            activity: ActivityState,
+            churnRisk: Rules.Level
+        ) {
+            self.customerId = customerId
+            self.version = version
+            self.asOf = asOf
+            self.tier = tier
+            self.activity = activity
+            self.churnRisk = churnRisk
+        }
+
         public init(_ segment: CustomerSegment) {
             customerId = segment.customerId
             version = segment.version

@@ -1,14 +1,13 @@
 internal import CSimdjson
 import Foundation
 
-/// The hot-path reader of `cs.accounts` for segmentation: simdjson's On-Demand parser (the shim
+/// The hot-path reader of `cs.accounts` for segmentation and leads: simdjson's On-Demand parser (the shim
 /// ``FastJSONDecoder`` uses) over the fields segmentation reads, with Foundation as the reference
 /// for everything else.
 ///
 /// The fast walk takes a well-formed object whose `type` is known and whose fields have the
-/// declared types, and builds the same ``AccountEvent`` Foundation would — except for a bill's
-/// `usage`, which it does not read (segmentation does not use it; a bill's usage stays `[:]`).
-/// Anything else (invalid JSON, an unknown type, a missing or mistyped field, a timestamp the
+/// declared types, and builds the same ``AccountEvent`` Foundation would, a bill's `usage`
+/// included. Anything else (invalid JSON, an unknown type, a missing or mistyped field, a timestamp the
 /// fast parser refuses) goes to `TandemJSON.decode`, which gives the verdict and the error.
 ///
 /// - Important: not thread-safe; one decoder per thread, from one thread at a time.
@@ -30,13 +29,22 @@ public final class FastAccountEventDecoder {
     ///
     /// - Throws: the ``ModelError/decoding(field:message:)`` the reference decoder throws.
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(ModelError) -> AccountEvent {
-        if let event = fast(bytes) { return event }
-        fallbackCount += 1
+        if let event = read(bytes) { return event }
         return try TandemJSON.decode(AccountEvent.self, from: bytes)
     }
 
+    /// The event when the fast walk answers for these bytes — then it is what Foundation's
+    /// `JSONDecoder` (with ``TandemJSON/decoder()``) would decode — else nil (and
+    /// ``fallbackCount`` counts it): the caller's reference decoder gives the verdict.
+    public func read(_ bytes: UnsafeRawBufferPointer) -> AccountEvent? {
+        if let event = fast(bytes) { return event }
+        fallbackCount += 1
+        return nil
+    }
+
     private func fast(_ bytes: UnsafeRawBufferPointer) -> AccountEvent? {
-        guard schema.parse(bytes).status == SimdjsonSchemaParser.ok else { return nil }
+        let result = schema.parse(bytes)
+        guard result.status == SimdjsonSchemaParser.ok else { return nil }
         let present = SimdjsonSchemaParser.present
         func string(_ field: AccountField) -> String? {
             let slot = slots[field.rawValue]
@@ -75,7 +83,18 @@ public final class FastAccountEventDecoder {
             )
         case "bill":
             guard let period = string(.period), let amount = double(.amount) else { return nil }
-            return .bill(.init(customerId: customerId, at: at, period: period, amount: amount))
+            var usage: [String: Double] = [:]
+            let slot = slots[AccountField.usage.rawValue]
+            if slot.state == present, slot.count > 0 {
+                guard let strings = result.strings, let numbers = result.numbers else { return nil }
+                usage.reserveCapacity(Int(slot.count))
+                for index in 0..<Int(slot.count) {
+                    let key = SimdjsonSchemaParser.string(strings[Int(slot.first) + index])
+                    // Foundation keeps the first of keys that compare equal as Swift strings.
+                    if usage.index(forKey: key) == nil { usage[key] = numbers[Int(slot.first_number) + index] }
+                }
+            }
+            return .bill(.init(customerId: customerId, at: at, period: period, amount: amount, usage: usage))
         case "purchase":
             guard let amount = double(.amount), let productId = string(.productId) else { return nil }
             return .purchase(.init(customerId: customerId, at: at, amount: amount, productId: productId))
@@ -91,11 +110,12 @@ extension FastAccountEventDecoder: Sendable {}
 /// The AccountEvent fields the fast walk reads, with the kind the shim checks.
 enum AccountField: Int, CaseIterable {
     case type, customerId, at, region, joinedAt, creditScore, influence, points, marketingConsent, planId
-    case period, amount, productId
+    case period, amount, productId, usage
 
     var kind: UInt8 {
         let kind: tandem_json_kind
         switch self {
+        case .usage: kind = TANDEM_JSON_KIND_NUMBER_MAP
         case .creditScore, .influence, .amount: kind = TANDEM_JSON_KIND_DOUBLE
         case .points: kind = TANDEM_JSON_KIND_INT
         case .marketingConsent: kind = TANDEM_JSON_KIND_BOOL

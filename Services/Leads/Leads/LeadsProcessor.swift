@@ -69,6 +69,8 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
     private var tailSuppressions: [Int32: Set<String>] = [:]
     private let decoder = TandemJSON.decoder()
     private let fastDecoder = FastJSONDecoder()
+    private let accountDecoder = FastAccountEventDecoder()
+    private let segmentReader = FastSegmentEssentialsReader()
     private let leadsMetric: [LeadType: Counter]
     private let suppressionMetric: [SuppressionReason: Counter]
     private let replayedMetric = Counter(label: "tandem_replayed_total", dimensions: [("service", "leads")])
@@ -134,8 +136,7 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
             )
             finish(customerId, stored, state, decisions, record: record, into: &output)
         case accountsTopic:
-            // Foundation: the simdjson account decoder skips `usage`, which plan pricing needs.
-            let event: AccountEvent = try decode(Data(value))
+            let event: AccountEvent = try decode(value, fast: accountDecoder.read(value))
             try Self.checkKey(record, event.customerId)
             let stored = customers.get(event.customerId, partition: partition)
             var state = stored ?? CustomerLeadState()
@@ -143,7 +144,11 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
             let decisions = try engine.handle(account: event, state: &state, catalog: snapshot, counts: counts)
             finish(event.customerId, stored, state, decisions, record: record, into: &output)
         case segmentsTopic:
-            let segment: CustomerSegment.Essentials = try decode(Data(value), as: "CustomerSegment")
+            let segment: CustomerSegment.Essentials = try decode(
+                value,
+                fast: segmentReader.read(value),
+                as: "CustomerSegment"
+            )
             try Self.checkKey(record, segment.customerId)
             let stored = customers.get(segment.customerId, partition: partition)
             var state = stored ?? CustomerLeadState()
@@ -151,7 +156,7 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
             let decisions = engine.handle(segment: segment, state: &state, catalog: snapshot, counts: counts)
             finish(segment.customerId, stored, state, decisions, record: record, into: &output)
         case outcomesTopic:
-            let outcome: LeadOutcome = try decode(Data(value))
+            let outcome: LeadOutcome = try decode(value)
             try Self.checkKey(record, outcome.customerId)
             let stored = customers.get(outcome.customerId, partition: partition)
             var state = stored ?? CustomerLeadState()
@@ -383,13 +388,16 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         )
     }
 
+    /// `fast` when the simdjson path answered (it then equals Foundation's answer), else Foundation's
+    /// verdict; then SPEC §2's checks.
     private func decode<Record: Decodable & Validatable>(
-        _ data: Data,
+        _ value: UnsafeRawBufferPointer,
+        fast: Record? = nil,
         as name: String = "\(Record.self)"
     ) throws(ProcessingFailure) -> Record {
         let record: Record
         do {
-            record = try decoder.decode(Record.self, from: data)
+            record = try fast ?? decoder.decode(Record.self, from: Data(value))
         } catch {
             throw ProcessingFailure(
                 reason: "invalid_json",

@@ -37,6 +37,10 @@ typedef enum {
     /// An object of strings: `count` key/value pairs, alternating, from `first` in the string list.
     /// A repeated key keeps its first value (as Foundation does).
     TANDEM_JSON_KIND_STRING_MAP = 6,
+    /// An object of numbers (each as DOUBLE reads it): `count` keys from `first` in the string list,
+    /// their values from `first_number` in the number list. A repeated key is listed each time;
+    /// the reader keeps the first (as Foundation does).
+    TANDEM_JSON_KIND_NUMBER_MAP = 7,
 } tandem_json_kind;
 
 /// Whether a field was in the document.
@@ -79,9 +83,11 @@ typedef struct {
     int64_t integer;
     double number;
     tandem_json_string string;
-    /// String list range of a STRING_ARRAY or STRING_MAP.
+    /// String list range of a STRING_ARRAY, STRING_MAP or NUMBER_MAP (its keys).
     uint32_t first;
     uint32_t count;
+    /// Number list start of a NUMBER_MAP's values (`count` of them).
+    uint32_t first_number;
 } tandem_json_slot;
 
 /// What a parse found besides the slots.
@@ -95,6 +101,9 @@ typedef struct {
     /// The string list that STRING_ARRAY and STRING_MAP slots index.
     const tandem_json_string *strings;
     size_t string_count;
+    /// The number list that NUMBER_MAP slots index.
+    const double *numbers;
+    size_t number_count;
 } tandem_json_result;
 
 typedef struct tandem_json_parser tandem_json_parser;
