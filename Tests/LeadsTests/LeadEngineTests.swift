@@ -406,6 +406,12 @@ struct LeadBuildingTests {
             Scripts.fill("{{ name }}: {{productName}} −{{saving}}", name: "customer", productName: "P", saving: 1.5)
                 == "customer: P −1.50"
         )
+        #expect(
+            Scripts.fill("您好{{name}}，{{productName}}每月省{{saving}}元{{phone}}", name: "张", productName: "5G", saving: nil)
+                == "您好张，5G每月省0.00元{{phone}}"
+        )
+        #expect(Scripts.fill("{{{name}}} {{name", name: "x", productName: "", saving: 1) == "{{{name}}} {{name")
+        #expect(Scripts.fill("", name: "x", productName: "", saving: 1) == "")
         #expect(Scripts.problem("Hi {{name}}, {{productName}}") == nil)
         #expect(Scripts.problem("Hi {{name") != nil)
         #expect(Scripts.problem("Hi name}}") != nil)

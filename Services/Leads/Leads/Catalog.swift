@@ -42,21 +42,36 @@ public enum Scripts {
     }
 
     /// Fills the placeholders (spaces inside the braces allowed); `{{saving}}` without a saving is "0.00".
+    ///
+    /// Scans the UTF-8 bytes for the ASCII braces (always scalar boundaries): Foundation's
+    /// `range(of:)` cost more than the rest of making a lead.
     public static func fill(_ script: String, name: String, productName: String, saving: Double?) -> String {
-        var output = ""
-        var rest = Substring(script)
-        while let open = rest.range(of: "{{"), let close = rest[open.upperBound...].range(of: "}}") {
-            output += rest[..<open.lowerBound]
-            let key = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            switch key {
-            case "name": output += name
-            case "productName": output += productName
-            case "saving": output += LeadEngine.decimal(saving ?? 0, places: 2)
-            default: output += rest[open.lowerBound..<close.upperBound]
+        let text = Array(script.utf8)
+        /// The index of the first of two `brace` bytes in a row at or after `start`.
+        func pair(_ brace: UInt8, from start: Int) -> Int? {
+            var index = start
+            while index + 1 < text.count {
+                if text[index] == brace && text[index + 1] == brace { return index }
+                index += 1
             }
-            rest = rest[close.upperBound...]
+            return nil
         }
-        return output + rest
+        var output: [UInt8] = []
+        output.reserveCapacity(text.count + name.utf8.count + productName.utf8.count)
+        var rest = 0
+        while let open = pair(UInt8(ascii: "{"), from: rest), let close = pair(UInt8(ascii: "}"), from: open + 2) {
+            output.append(contentsOf: text[rest..<open])
+            let key = String(decoding: text[(open + 2)..<close], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            switch key {
+            case "name": output.append(contentsOf: name.utf8)
+            case "productName": output.append(contentsOf: productName.utf8)
+            case "saving": output.append(contentsOf: LeadEngine.decimal(saving ?? 0, places: 2).utf8)
+            default: output.append(contentsOf: text[open..<(close + 2)])
+            }
+            rest = close + 2
+        }
+        output.append(contentsOf: text[rest...])
+        return String(decoding: output, as: UTF8.self)
     }
 }
 

@@ -25,18 +25,26 @@ public struct Trigger: Sendable, Hashable {
 }
 
 /// An opportunity found before the contact policy: the product, the evidence, the saving.
-public struct Opportunity: Sendable, Hashable {
+public struct Opportunity: Sendable {
     public var type: LeadType
     public var product: Product
     public var saving: Double?
-    /// Human-readable evidence and rule (no PII).
-    public var evidence: String
+    private let writeEvidence: @Sendable () -> String
 
-    public init(type: LeadType, product: Product, saving: Double? = nil, evidence: String) {
+    /// Human-readable evidence and rule (no PII), written when asked: only a lead carries it, and
+    /// most opportunities end as suppressions (formatting it for each cost a tenth of the service).
+    public var evidence: String { writeEvidence() }
+
+    public init(
+        type: LeadType,
+        product: Product,
+        saving: Double? = nil,
+        evidence: @autoclosure @escaping @Sendable () -> String
+    ) {
         self.type = type
         self.product = product
         self.saving = saving
-        self.evidence = evidence
+        writeEvidence = evidence
     }
 }
 
@@ -99,21 +107,25 @@ public struct LeadEngine: Sendable {
         // The usage is established only by a full set of bills (one odd month proves nothing).
         let bills = Array(state.bills.suffix(rules.planFit.usageBillCount))
         guard bills.count == rules.planFit.usageBillCount, let planId = state.planId,
-            let current = catalog.product(planId),
-            let currentCost = Self.cost(of: current, usage: Self.averageUsage(bills))
+            let current = catalog.product(planId)
         else { return nil }
         let usage = Self.averageUsage(bills)
+        guard let currentCost = Self.cost(of: current, usage: usage) else { return nil }
         let best = catalog.cheapestPlan(usage: usage, at: at, excluding: planId)
         guard let best, currentCost > 0 else { return nil }
         let saving = currentCost - best.cost
         let percent = saving / currentCost * 100
         guard saving > 0, percent >= rules.planFit.minSavingPercent else { return nil }
-        let evidence =
-            "average usage of the last \(bills.count) bill(s) (\(Self.describe(usage))) costs "
-            + "\(Self.money(currentCost)) on the current plan \(planId) and \(Self.money(best.cost)) on "
-            + "\(best.product.productId), the cheapest available plan: saves \(Self.money(saving)) "
-            + "(\(Int(percent.rounded(.down))) % ≥ leads.planFit.minSavingPercent \(Self.number(rules.planFit.minSavingPercent)))"
-        return Opportunity(type: .planFit, product: best.product, saving: Self.cents(saving), evidence: evidence)
+        let minSavingPercent = rules.planFit.minSavingPercent
+        return Opportunity(
+            type: .planFit,
+            product: best.product,
+            saving: Self.cents(saving),
+            evidence: "average usage of the last \(bills.count) bill(s) (\(Self.describe(usage))) costs "
+                + "\(Self.money(currentCost)) on the current plan \(planId) and \(Self.money(best.cost)) on "
+                + "\(best.product.productId), the cheapest available plan: saves \(Self.money(saving)) "
+                + "(\(Int(percent.rounded(.down))) % ≥ leads.planFit.minSavingPercent \(Self.number(minSavingPercent)))"
+        )
     }
 
     /// `retention`: the cheapest available plan (not the current one) whose allowances cover the
