@@ -48,17 +48,19 @@ public enum Channel: String, Codable, Sendable, Hashable, CaseIterable {
     /// `"online"`, `"webchat"`, `"在线"` → ``chat``. Returns `nil` for anything else.
     public init?(alias: String) {
         // Most adapters send a canonical name or an exact alias: no trimming or case folding then.
-        if let channel = Channel(rawValue: alias) ?? Channel.aliases[alias] {
+        // One hash lookup in names and aliases together (a `rawValue` init compares the cases in turn).
+        if let channel = Channel.names[alias] {
             self = channel
             return
         }
         let key = alias.trimmingWhitespace().lowercased()
-        let underscored = key.replacingSeparators()
-        guard
-            let channel = Channel(rawValue: key) ?? Channel.aliases[key] ?? Channel(rawValue: underscored)
-                ?? Channel.aliases[underscored]
-        else { return nil }
+        guard let channel = Channel.names[key] ?? Channel.names[key.replacingSeparators()] else { return nil }
         self = channel
+    }
+
+    /// The canonical names and the aliases.
+    private static let names: [String: Channel] = aliases.merging(allCases.map { ($0.rawValue, $0) }) { _, name in
+        name
     }
 
     /// Aliases, lower-cased, with `-` and spaces written as `_`.

@@ -141,6 +141,12 @@ struct FastJSONWriter {
     mutating func field(_ key: StaticString, _ value: Double?) {
         guard let value else { return }
         self.key(key)
+        // A whole number below 10^15 is its integer digits (as `description` without ".0" would
+        // be, only without formatting a Double); -0 keeps its sign through `description`.
+        if value.rounded(.towardZero) == value, abs(value) < 1e15, value != 0 || value.sign == .plus {
+            integer(Int64(value))
+            return
+        }
         var text = value.description
         text.withUTF8 { utf8 in
             // Foundation drops a trailing ".0": 310.0 is written 310, 1e+20 stays 1e+20.
