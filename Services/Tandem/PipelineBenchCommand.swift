@@ -303,7 +303,7 @@ struct PipelineRun {
             let now = ContinuousClock.now
             let behind = try await progress.behind()
             let late = Set(behind.map(\.group))
-            for (group, _) in GroupProgress.groups {
+            for group in GroupProgress.groups {
                 if late.contains(group) {
                     groupsDone[group] = nil
                 } else if groupsDone[group] == nil {
@@ -491,7 +491,7 @@ struct PipelineRun {
         try await produceAll(records[...])
         result.produceSeconds = (clock.now - floodStart).seconds
         let (done, groupsDone) = try await waitUntilCaughtUp(timeout: .seconds(600))
-        for (group, _) in GroupProgress.groups {
+        for group in GroupProgress.groups {
             result.groupSeconds.append((group, ((groupsDone[group] ?? done) - floodStart).seconds))
         }
         let selfAfter = processCPUSeconds()
@@ -518,19 +518,9 @@ extension Duration {
 /// Whether every service group has processed everything: its committed offsets equal the high
 /// watermarks of all its input partitions.
 final class GroupProgress: Sendable {
-    /// Each service's group and input topics.
-    static let groups: [(group: String, inputs: [TopicSpec])] = [
-        ("tandem-intake", [Topics.interactionsRaw]),
-        ("tandem-segmentation", [Topics.accounts, Topics.interactions]),
-        ("tandem-leads", [Topics.interactions, Topics.accounts, Topics.segments, Topics.leadOutcomes]),
-        (
-            "tandem-kpi",
-            [
-                Topics.interactions, Topics.segments, Topics.leads, Topics.leadOutcomes, Topics.leadSuppressions,
-                Topics.kpiPartials,
-            ]
-        ),
-    ]
+    /// The services whose groups are watched, and the groups' names.
+    static let services = EmbeddedSuite.serviceNames
+    static let groups = services.map { "tandem-\($0)" }
 
     /// One consumer per group, never subscribed: it only reads the group's committed offsets.
     private let readers: [KafkaConsumer]
@@ -538,9 +528,9 @@ final class GroupProgress: Sendable {
 
     init(bootstrap: String, partitions: Int, logger: Logger) throws {
         self.partitions = Int32(partitions)
-        readers = try Self.groups.map { group in
+        readers = try Self.services.map { service in
             try KafkaConsumer(
-                configuration: ["bootstrap.servers": bootstrap, "group.id": group.group],
+                configuration: ["bootstrap.servers": bootstrap, "group.id": "tandem-\(service)"],
                 logger: logger
             )
         }
@@ -549,40 +539,24 @@ final class GroupProgress: Sendable {
     /// A partition a group has not processed to its end.
     struct Behind: CustomStringConvertible {
         var group: String
-        var topic: String
-        var partition: Int32
-        var committed: Int64
-        var high: Int64
-        var description: String { "\(group) \(topic)/\(partition): \(committed) of \(high)" }
+        var progress: PartitionProgress
+        var description: String { "\(group) \(progress)" }
     }
 
     /// The partitions whose group's committed offset is below the high watermark.
     func behind() async throws -> [Behind] {
-        // One request for every input partition's end: polled every 50 ms, a round trip per
-        // partition would itself load the broker the services share the cores with.
-        let topics = Set(Self.groups.flatMap { $0.inputs.map(\.name) })
-        let high = try await readers[0].highWatermarks(
-            topics.sorted().flatMap { topic in (0..<partitions).map { TopicPartition(topic: topic, partition: $0) } }
-        )
-        var behind: [Behind] = []
-        for (index, group) in Self.groups.enumerated() {
-            let wanted = group.inputs.flatMap { spec in
+        let wanted = Self.services.map { service in
+            Topics.inputs[service]!.flatMap { spec in
                 (0..<partitions).map { TopicPartition(topic: spec.name, partition: $0) }
             }
-            for committed in try await readers[index].committed(wanted) {
-                let position = committed.offset.rawValue < 0 ? 0 : committed.offset.rawValue
-                let end = high[TopicPartition(topic: committed.topic, partition: committed.partition)] ?? 0
-                if position < end {
-                    behind.append(
-                        Behind(
-                            group: group.group,
-                            topic: committed.topic,
-                            partition: committed.partition,
-                            committed: position,
-                            high: end
-                        )
-                    )
-                }
+        }
+        // One request for every input partition's end: polled every 50 ms, a round trip per
+        // partition would itself load the broker the services share the cores with.
+        let high = try await readers[0].highWatermarks(Array(Set(wanted.joined())))
+        var behind: [Behind] = []
+        for (index, service) in Self.services.enumerated() {
+            for progress in try await readers[index].uncommitted(wanted[index], ends: high) {
+                behind.append(Behind(group: "tandem-\(service)", progress: progress))
             }
         }
         return behind

@@ -344,6 +344,26 @@ public final class KafkaConsumer: Sendable {
         return try result.get()
     }
 
+    /// The partitions this consumer's group has not committed to their end: committed offset (0
+    /// when none) below the high watermark. Empty when the group has processed everything.
+    ///
+    /// - Parameter ends: high watermarks already fetched (one ``highWatermarks(_:timeout:)`` for
+    ///   several groups' partitions); nil asks the broker for these partitions'.
+    public func uncommitted(
+        _ partitions: [TopicPartition],
+        ends: [TopicPartition: Int64]? = nil,
+        timeout: Duration = .seconds(10)
+    ) async throws(KafkaError) -> [PartitionProgress] {
+        let high: [TopicPartition: Int64]
+        if let ends { high = ends } else { high = try await highWatermarks(partitions, timeout: timeout) }
+        return try await committed(partitions, timeout: timeout).compactMap { entry in
+            let committed = max(0, entry.offset.rawValue)
+            let end = high[entry.topicPartition] ?? 0
+            return committed < end
+                ? PartitionProgress(topicPartition: entry.topicPartition, committed: committed, high: end) : nil
+        }
+    }
+
     /// Lag per assigned partition, from the fetcher's cached high watermarks (no broker round trip).
     public func lag() throws(KafkaError) -> [PartitionLag] {
         let assigned = try assignment()

@@ -99,6 +99,23 @@ public struct DeliveryReport: Sendable {
 }
 
 /// How far a consumer is behind on one partition.
+/// How far a consumer group has committed one partition, against its high watermark.
+public struct PartitionProgress: Hashable, Sendable, CustomStringConvertible {
+    public var topicPartition: TopicPartition
+    /// The group's committed offset (0 when it has none).
+    public var committed: Int64
+    /// The offset after the partition's last record.
+    public var high: Int64
+
+    public init(topicPartition: TopicPartition, committed: Int64, high: Int64) {
+        self.topicPartition = topicPartition
+        self.committed = committed
+        self.high = high
+    }
+
+    public var description: String { "\(topicPartition.topic)/\(topicPartition.partition): \(committed) of \(high)" }
+}
+
 public struct PartitionLag: Hashable, Sendable {
     public var topic: String
     public var partition: Int32

@@ -164,6 +164,15 @@ public enum Topics {
         changelog(service: "kpi", store: "merge"),
     ]
 
+    /// Each service's input topics, by service name (`intake`, `segmentation`, `leads`, `kpi`): what
+    /// its consumer group reads, so also what "caught up" is measured against.
+    public static let inputs: [String: [TopicSpec]] = [
+        "intake": [interactionsRaw],
+        "segmentation": [accounts, interactions],
+        "leads": [interactions, accounts, segments, leadOutcomes],
+        "kpi": [interactions, segments, leads, leadOutcomes, leadSuppressions, kpiPartials],
+    ]
+
     /// Operations' own topics.
     public static let operations: [TopicSpec] = [deadLetterReplays]
 

@@ -32,17 +32,6 @@ struct PipelineTests {
         timeIntervalSince1970: ((Date().timeIntervalSince1970 - 2 * 3600) / 3600).rounded(.down) * 3600
     )
     static let services = ["intake", "segmentation", "leads", "kpi"]
-    /// Each service's input topics (its consumer group's committed offsets say how far it got).
-    static let inputs: [String: [TopicSpec]] = [
-        "intake": [Topics.interactionsRaw],
-        "segmentation": [Topics.accounts, Topics.interactions],
-        "leads": [Topics.interactions, Topics.accounts, Topics.segments, Topics.leadOutcomes],
-        "kpi": [
-            Topics.interactions, Topics.segments, Topics.leads, Topics.leadOutcomes, Topics.leadSuppressions,
-            Topics.kpiPartials,
-        ],
-    ]
-
     /// One record to produce.
     struct Input: Sendable {
         var topic: TopicSpec
@@ -266,19 +255,10 @@ struct PipelineTests {
 
         /// Whether the service's group has committed every record of its inputs.
         func caughtUp(_ service: String) async throws -> Bool {
-            let partitionsRead = inputs[service]!.flatMap { spec in
+            let partitionsRead = Topics.inputs[service]!.flatMap { spec in
                 (0..<partitions).map { TopicPartition(topic: prefix + spec.name, partition: $0) }
             }
-            let committed = try await groupOffsets[service]!.committed(partitionsRead)
-            var position: [TopicPartition: Int64] = [:]
-            for entry in committed { position[entry.topicPartition] = max(0, entry.offset.rawValue) }
-            for spec in inputs[service]! {
-                for (partition, high) in try await highWatermarks(spec).enumerated()
-                where position[TopicPartition(topic: prefix + spec.name, partition: Int32(partition))] != high {
-                    return false
-                }
-            }
-            return true
+            return try await groupOffsets[service]!.uncommitted(partitionsRead).isEmpty
         }
 
         /// How far the service got: the records on its changelogs (written once a batch's outputs

@@ -182,4 +182,35 @@ struct ProducerConsumerTests {
         }
         await consumer.close()
     }
+
+    @Test func uncommittedNamesThePartitionsAGroupHasNotCommittedToTheirEnd() async throws {
+        let topic = uniqueName("progress")
+        try cluster.createTopic(topic, partitions: 3)
+        let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: quietLogger)
+        try await produce(producer, topic: topic, count: 90)
+        await producer.close()
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration(cluster, group: uniqueName("g")),
+            logger: quietLogger
+        )
+        let partitions = (0..<3).map { TopicPartition(topic: topic, partition: Int32($0)) }
+        let ends = try await consumer.highWatermarks(partitions)
+        // 90 keys hashed over 3 partitions: each has a few records (murmur2 is deterministic).
+        try #require(partitions.allSatisfy { ends[$0]! > 1 })
+        // Nothing committed: every partition is behind, from 0.
+        let before = try await consumer.uncommitted(partitions)
+        #expect(Set(before.map(\.topicPartition)) == Set(partitions))
+        #expect(before.allSatisfy { $0.committed == 0 && $0.high == ends[$0.topicPartition] })
+        // Partition 0 to its end, partition 1 one short, partition 2 not at all.
+        try await consumer.commit([
+            TopicPartitionOffset(topic: topic, partition: 0, offset: KafkaOffset(ends[partitions[0]]!)),
+            TopicPartitionOffset(topic: topic, partition: 1, offset: KafkaOffset(ends[partitions[1]]! - 1)),
+        ])
+        let after = try await consumer.uncommitted(partitions)
+        #expect(Set(after.map(\.topicPartition.partition)) == [1, 2])
+        #expect(after.first { $0.topicPartition.partition == 1 }?.committed == ends[partitions[1]]! - 1)
+        // The same answer from watermarks fetched once for several groups.
+        #expect(try await consumer.uncommitted(partitions, ends: ends) == after)
+        await consumer.close()
+    }
 }

@@ -79,7 +79,7 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
 
     public init(configuration: ServiceConfiguration, rules: Rules) {
         clock = EventTimeClock(idleTimeout: .milliseconds(Int64(rules.eventTime.idleTimeoutSeconds * 1000)))
-        inputTopics = [configuration.topic(Topics.interactionsRaw)]
+        inputTopics = Topics.inputs["intake"]!.map(configuration.topic)
         outputTopic = configuration.topic(Topics.interactions)
         dedup = IdWindowStore(name: "dedup", changelogTopic: configuration.topic(Topics.intakeDedupChangelog))
         self.rules = rules

@@ -120,7 +120,7 @@ public final class KPIProcessor: RecordProcessor, @unchecked Sendable {
         kpiTopic = configuration.topic(Topics.kpi)
         reportTopic = configuration.topic(Topics.opinionReport)
         alertsTopic = configuration.topic(Topics.alerts)
-        inputTopics = [interactionsTopic, segmentsTopic, leadsTopic, outcomesTopic, suppressionsTopic, partialsTopic]
+        inputTopics = Topics.inputs["kpi"]!.map(configuration.topic)
         cells = CellStore(changelogTopic: configuration.topic(Topics.changelog(service: "kpi", store: "windows")))
         customers = CustomerStore(
             changelogTopic: configuration.topic(Topics.changelog(service: "kpi", store: "customers"))

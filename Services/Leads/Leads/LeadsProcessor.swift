@@ -85,7 +85,7 @@ public final class LeadsProcessor: RecordProcessor, @unchecked Sendable {
         accountsTopic = configuration.topic(Topics.accounts)
         segmentsTopic = configuration.topic(Topics.segments)
         outcomesTopic = configuration.topic(Topics.leadOutcomes)
-        inputTopics = [interactionsTopic, accountsTopic, segmentsTopic, outcomesTopic]
+        inputTopics = Topics.inputs["leads"]!.map(configuration.topic)
         leadsTopic = configuration.topic(Topics.leads)
         suppressionsTopic = configuration.topic(Topics.leadSuppressions)
         customers = KeyedStateStore(

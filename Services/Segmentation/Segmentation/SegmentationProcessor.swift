@@ -82,7 +82,7 @@ public final class SegmentationProcessor: RecordProcessor, @unchecked Sendable {
 
     public init(configuration: ServiceConfiguration, rules: Rules) {
         accountsTopic = configuration.topic(Topics.accounts)
-        inputTopics = [accountsTopic, configuration.topic(Topics.interactions)]
+        inputTopics = Topics.inputs["segmentation"]!.map(configuration.topic)
         outputTopic = configuration.topic(Topics.segments)
         customers = KeyedStateStore(
             name: "customers",
