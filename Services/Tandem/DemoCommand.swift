@@ -95,16 +95,7 @@ struct DemoCommand: AsyncParsableCommand {
             while !stop.isSet {
                 if duration > 0, ContinuousClock.now - started >= .seconds(duration) { break }
                 observer.drain(into: &view.state)
-                for service in services {
-                    let metrics =
-                        service.isRunning
-                        ? await httpGet("http://127.0.0.1:\(service.port ?? 0)/metrics")?.body : nil
-                    view.update(
-                        service: service.name,
-                        metrics: metrics,
-                        exit: service.isRunning ? nil : service.describeExit
-                    )
-                }
+                await Self.scrape(services, into: &view)
                 view.simulatorExit = simulator.flatMap { $0.isRunning ? nil : $0.describeExit }
                 view.elapsed = ContinuousClock.now - started
                 if plain {
@@ -114,11 +105,20 @@ struct DemoCommand: AsyncParsableCommand {
                 }
                 try? await Task.sleep(for: .seconds(1))
             }
-            observer.drain(into: &view.state)
-            await observer.close()
             status("stopping…")
             simulator?.terminate()
             await simulator?.waitForExit(timeout: .seconds(10))
+            // What the simulator sent last is processed before the services stop, so that the
+            // summary's per-service counts and the topics' tallies describe the same records.
+            let settle = ContinuousClock.now + .seconds(5)
+            repeat {
+                try? await Task.sleep(for: .milliseconds(250))
+                await Self.scrape(services, into: &view)
+            } while ContinuousClock.now < settle && services.contains { view.services[$0.name]?.lag ?? 0 > 0 }
+            try? await Task.sleep(for: .milliseconds(250))
+            await Self.scrape(services, into: &view)
+            observer.drain(into: &view.state)
+            await observer.close()
             await suite.stopServices()
             let died = services.filter { $0.exitStatus != 0 }
             if !died.isEmpty { exitCode = 1 }
@@ -132,6 +132,15 @@ struct DemoCommand: AsyncParsableCommand {
         }
         suite.cluster.shutdown()
         if exitCode != 0 { throw ExitCode(exitCode) }
+    }
+
+    /// Folds each running service's `/metrics` into the view (a stopped one is reported as such).
+    private static func scrape(_ services: [Child], into view: inout DemoView) async {
+        for service in services {
+            let metrics =
+                service.isRunning ? await httpGet("http://127.0.0.1:\(service.port ?? 0)/metrics")?.body : nil
+            view.update(service: service.name, metrics: metrics, exit: service.isRunning ? nil : service.describeExit)
+        }
     }
 
     private func status(_ text: String) {
