@@ -197,6 +197,37 @@ inline error_code push_string(tandem_json_parser *parser, ondemand::value &value
     return error;
 }
 
+// A finite double as Foundation reads one: a non-zero literal that underflows to zero is refused.
+inline failure read_double(int index, ondemand::value &value, double &number) {
+    std::string_view text = number_text(value);
+    if (value.get_double().get(number)) return number_error(index, "number out of range");
+    if (number == 0 && mantissa_is_nonzero(text)) return number_error(index, "number underflows to zero");
+    return ok();
+}
+
+// Walks an object's members in order, calling `member(key, value, type)` for each; its first
+// failure ends the walk. (A repeated key whose later value is of another kind is accepted by
+// Foundation — the first wins before types are checked — but refused by the callers here, which
+// lets the caller ask the reference.)
+template <typename Member>
+failure read_members(ondemand::value &value, Member member) {
+    ondemand::object object;
+    error_code error = value.get_object().get(object);
+    if (error) return syntax(error);
+    for (auto field_result : object) {
+        ondemand::field field;
+        if ((error = std::move(field_result).get(field))) return syntax(error);
+        std::string_view key;
+        if ((error = read_key(field, key))) return syntax(error);
+        ondemand::value element = field.value();
+        ondemand::json_type element_type;
+        if ((error = element.type().get(element_type))) return syntax(error);
+        failure inner = member(key, element, element_type);
+        if (inner.status != TANDEM_JSON_OK) return inner;
+    }
+    return ok();
+}
+
 failure read_field(tandem_json_parser *parser, int index, ondemand::value value, tandem_json_slot &slot) {
     ondemand::json_type type;
     error_code error = value.type().get(type);
@@ -232,9 +263,8 @@ failure read_field(tandem_json_parser *parser, int index, ondemand::value value,
     }
     case TANDEM_JSON_KIND_DOUBLE: {
         if (type != ondemand::json_type::number) return mismatch(index, "expected a number");
-        std::string_view text = number_text(value);
-        if ((error = value.get_double().get(slot.number))) return number_error(index, "number out of range");
-        if (slot.number == 0 && mantissa_is_nonzero(text)) return number_error(index, "number underflows to zero");
+        failure inner = read_double(index, value, slot.number);
+        if (inner.status != TANDEM_JSON_OK) return inner;
         break;
     }
     case TANDEM_JSON_KIND_BOOL: {
@@ -262,49 +292,33 @@ failure read_field(tandem_json_parser *parser, int index, ondemand::value value,
     }
     case TANDEM_JSON_KIND_STRING_MAP: {
         if (type != ondemand::json_type::object) return mismatch(index, "expected an object");
-        ondemand::object object;
-        if ((error = value.get_object().get(object))) return syntax(error);
         slot.first = static_cast<uint32_t>(parser->strings.size());
-        for (auto field_result : object) {
-            ondemand::field field;
-            if ((error = std::move(field_result).get(field))) return syntax(error);
-            std::string_view key;
-            if ((error = read_key(field, key))) return syntax(error);
-            ondemand::value element = field.value();
-            ondemand::json_type element_type;
-            if ((error = element.type().get(element_type))) return syntax(error);
-            // A repeated key whose later value is not a string is accepted by Foundation (the
-            // first wins before types are checked); the walk refuses it and lets the caller ask.
-            if (element_type != ondemand::json_type::string) return mismatch(index, "expected a string value");
-            parser->strings.push_back({key.data(), key.size()});
-            if ((error = push_string(parser, element))) return syntax(error);
-        }
+        failure inner = read_members(
+            value, [&](std::string_view key, ondemand::value &element, ondemand::json_type element_type) {
+                if (element_type != ondemand::json_type::string) return mismatch(index, "expected a string value");
+                parser->strings.push_back({key.data(), key.size()});
+                error_code pushed = push_string(parser, element);
+                return pushed ? syntax(pushed) : ok();
+            });
+        if (inner.status != TANDEM_JSON_OK) return inner;
         slot.count = static_cast<uint32_t>((parser->strings.size() - slot.first) / 2);
         break;
     }
     case TANDEM_JSON_KIND_NUMBER_MAP: {
         if (type != ondemand::json_type::object) return mismatch(index, "expected an object");
-        ondemand::object object;
-        if ((error = value.get_object().get(object))) return syntax(error);
         slot.first = static_cast<uint32_t>(parser->strings.size());
         slot.first_number = static_cast<uint32_t>(parser->numbers.size());
-        for (auto field_result : object) {
-            ondemand::field field;
-            if ((error = std::move(field_result).get(field))) return syntax(error);
-            std::string_view key;
-            if ((error = read_key(field, key))) return syntax(error);
-            ondemand::value element = field.value();
-            ondemand::json_type element_type;
-            if ((error = element.type().get(element_type))) return syntax(error);
-            // As in STRING_MAP: a repeated key's later value of another kind is refused here.
-            if (element_type != ondemand::json_type::number) return mismatch(index, "expected a number value");
-            std::string_view text = number_text(element);
-            double number;
-            if ((error = element.get_double().get(number))) return number_error(index, "number out of range");
-            if (number == 0 && mantissa_is_nonzero(text)) return number_error(index, "number underflows to zero");
-            parser->strings.push_back({key.data(), key.size()});
-            parser->numbers.push_back(number);
-        }
+        failure inner = read_members(
+            value, [&](std::string_view key, ondemand::value &element, ondemand::json_type element_type) {
+                if (element_type != ondemand::json_type::number) return mismatch(index, "expected a number value");
+                double number;
+                failure read = read_double(index, element, number);
+                if (read.status != TANDEM_JSON_OK) return read;
+                parser->strings.push_back({key.data(), key.size()});
+                parser->numbers.push_back(number);
+                return ok();
+            });
+        if (inner.status != TANDEM_JSON_OK) return inner;
         slot.count = static_cast<uint32_t>(parser->strings.size() - slot.first);
         break;
     }

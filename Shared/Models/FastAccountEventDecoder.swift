@@ -46,10 +46,7 @@ public final class FastAccountEventDecoder {
         let result = schema.parse(bytes)
         guard result.status == SimdjsonSchemaParser.ok else { return nil }
         let present = SimdjsonSchemaParser.present
-        func string(_ field: AccountField) -> String? {
-            let slot = slots[field.rawValue]
-            return slot.state == present ? SimdjsonSchemaParser.string(slot.string) : nil
-        }
+        func string(_ field: AccountField) -> String? { schema.string(at: field.rawValue) }
         func date(_ field: AccountField) -> Date?? {
             let slot = slots[field.rawValue]
             guard slot.state == present else { return .some(nil) }

@@ -28,16 +28,11 @@ public final class FastLeadSuppressionReader {
     /// The suppression when the fast walk answers for these bytes, else nil. Never traps.
     public func read(_ bytes: UnsafeRawBufferPointer) -> LeadSuppression? {
         guard schema.parse(bytes).status == SimdjsonSchemaParser.ok else { return nil }
-        let slots = schema.slots
-        func string(_ field: Field) -> String? {
-            let slot = slots[field.rawValue]
-            return slot.state == SimdjsonSchemaParser.present ? SimdjsonSchemaParser.string(slot.string) : nil
-        }
+        func string(_ field: Field) -> String? { schema.string(at: field.rawValue) }
         // Every field but the tier is required: absent or null is the reference's error to report.
         guard let suppressionId = string(.suppressionId), let customerId = string(.customerId),
             let triggerEventId = string(.triggerEventId),
-            slots[Field.occurredAt.rawValue].state == SimdjsonSchemaParser.present,
-            let millis = FastTimestamp.parseMilliseconds(slots[Field.occurredAt.rawValue].string),
+            let millis = schema.milliseconds(at: Field.occurredAt.rawValue),
             let type = string(.type).flatMap(LeadType.init(rawValue:)),
             let reason = string(.reason).flatMap(SuppressionReason.init(rawValue:))
         else { return nil }

@@ -36,7 +36,7 @@ public final class FastSegmentEssentialsReader {
             return nil
         }
         func string(_ field: Field) -> String { SimdjsonSchemaParser.string(slots[field.rawValue].string) }
-        guard let millis = FastTimestamp.parseMilliseconds(slots[Field.asOf.rawValue].string),
+        guard let millis = schema.milliseconds(at: Field.asOf.rawValue),
             let tier = Rules.Tier(rawValue: string(.tier)),
             let activity = ActivityState(rawValue: string(.activity)),
             let churnRisk = Rules.Level(rawValue: string(.churnRisk))

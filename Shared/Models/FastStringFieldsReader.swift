@@ -32,9 +32,6 @@ public final class FastStringFieldsReader {
     /// the fast walk does not answer for this payload. Never traps, whatever the bytes.
     public func read(_ bytes: UnsafeRawBufferPointer) -> [String?]? {
         guard schema.parse(bytes).status == SimdjsonSchemaParser.ok else { return nil }
-        return (0..<fields.count).map { index -> String? in
-            let slot = schema.slots[index]
-            return slot.state == SimdjsonSchemaParser.present ? SimdjsonSchemaParser.string(slot.string) : nil
-        }
+        return (0..<fields.count).map { schema.string(at: $0) }
     }
 }

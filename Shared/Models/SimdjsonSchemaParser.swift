@@ -42,6 +42,19 @@ final class SimdjsonSchemaParser {
         tandem_json_parse(parser, bytes.baseAddress, bytes.count, slots)
     }
 
+    /// The string in slot `index` after a parse, nil when the field was absent or null.
+    @inline(__always)
+    func string(at index: Int) -> String? {
+        slots[index].state == Self.present ? Self.string(slots[index].string) : nil
+    }
+
+    /// The timestamp in slot `index` as milliseconds since the epoch, nil when the field was
+    /// absent or null or is not a timestamp ``Timestamp`` accepts.
+    @inline(__always)
+    func milliseconds(at index: Int) -> Int64? {
+        slots[index].state == Self.present ? FastTimestamp.parseMilliseconds(slots[index].string) : nil
+    }
+
     static let present = UInt8(TANDEM_JSON_PRESENT.rawValue)
     static let ok = Int32(TANDEM_JSON_OK.rawValue)
 

@@ -243,16 +243,6 @@ struct PipelineTests {
             #expect(delivery.allDelivered)
         }
 
-        private func highWatermarks(_ topic: TopicSpec) async throws -> [Int64] {
-            var marks: [Int64] = []
-            for partition in 0..<partitions {
-                marks.append(
-                    try await watermarks.queryWatermarks(topic: prefix + topic.name, partition: partition).high
-                )
-            }
-            return marks
-        }
-
         /// Whether the service's group has committed every record of its inputs.
         func caughtUp(_ service: String) async throws -> Bool {
             let partitionsRead = Topics.inputs[service]!.flatMap { spec in
@@ -261,14 +251,22 @@ struct PipelineTests {
             return try await groupOffsets[service]!.uncommitted(partitionsRead).isEmpty
         }
 
+        /// The records on these topics so far (their partitions' high watermarks, in one request).
+        func records(on topics: [TopicSpec]) async throws -> Int64 {
+            let ends = try await watermarks.highWatermarks(
+                topics.flatMap { spec in
+                    (0..<partitions).map { TopicPartition(topic: prefix + spec.name, partition: $0) }
+                }
+            )
+            return ends.values.reduce(0, +)
+        }
+
         /// How far the service got: the records on its changelogs (written once a batch's outputs
         /// are acknowledged) and, for intake, on `cs.interactions`.
         func progress(_ service: String) async throws -> Int64 {
             var specs = Topics.changelogs.filter { $0.name.hasPrefix("cs.\(service).") }
             if service == "intake" { specs.append(Topics.interactions) }
-            var total: Int64 = 0
-            for spec in specs { total += try await highWatermarks(spec).reduce(0, +) }
-            return total
+            return try await records(on: specs)
         }
 
         func waitCaughtUp(_ services: [String]) async throws {
@@ -327,7 +325,7 @@ struct PipelineTests {
             var killed: [String] = []
             for (index, round) in stream.rounds.enumerated() {
                 // The marketing team answers the leads so far; what happened by the round's end goes out.
-                let published = try await highWatermarks(Topics.leads).reduce(0, +)
+                let published = try await records(on: [Topics.leads])
                 try await waitUntil("every lead read") { collectors[Topics.leads.name]!.count == published }
                 for record in collectors[Topics.leads.name]!.all {
                     guard let lead = try? TandemJSON.decode(Lead.self, from: record.value),
