@@ -126,8 +126,8 @@ private final class BoundPort: @unchecked Sendable {
 }
 
 /// Answers GET requests from a fixed route table and hands other requests to the endpoint of
-/// their path, body collected up to the endpoint's limit (413 beyond it, and the connection is
-/// closed rather than the rest of the body read). Anything else is 404 / 405.
+/// their path, body collected up to the endpoint's limit (413 beyond it; the rest of the body is
+/// read and dropped, up to ``drainLimit``, then the connection closes). Anything else is 404 / 405.
 private final class HTTPRouteHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -138,6 +138,13 @@ private final class HTTPRouteHandler: ChannelInboundHandler {
     private var body: [UInt8] = []
     /// The request was already answered (413) and its remaining parts are ignored.
     private var answered = false
+    /// Bytes of an answered request's body dropped so far.
+    private var dropped = 0
+    /// The 413's write, after which the connection may close.
+    private var answerWritten: EventLoopFuture<Void>?
+    /// An over-limit body is read and dropped up to this many bytes before the connection closes:
+    /// a socket closed with unread bytes is reset, and the client may then lose the 413 itself.
+    static let drainLimit = 8 << 20
 
     init(routes: [String: HealthServer.Route], endpoints: [String: any HTTPEndpoint]) {
         self.routes = routes
@@ -154,6 +161,7 @@ private final class HTTPRouteHandler: ChannelInboundHandler {
             request = head
             body.removeAll(keepingCapacity: false)
             answered = false
+            dropped = 0
             if let endpoint = endpoints[Self.path(head)], head.method.rawValue == endpoint.method,
                 let length = head.headers.first(name: "Content-Length").flatMap(Int.init),
                 length > endpoint.maxBodyBytes
@@ -161,7 +169,12 @@ private final class HTTPRouteHandler: ChannelInboundHandler {
                 tooLarge(context: context, head: head, limit: endpoint.maxBodyBytes)
             }
         case .body(var buffer):
-            guard let head = request, !answered else { return }
+            if answered {
+                dropped += buffer.readableBytes
+                if dropped > Self.drainLimit { closeAfterAnswer(context) }
+                return
+            }
+            guard let head = request else { return }
             guard let endpoint = endpoints[Self.path(head)], head.method.rawValue == endpoint.method else { return }
             if body.count + buffer.readableBytes > endpoint.maxBodyBytes {
                 tooLarge(context: context, head: head, limit: endpoint.maxBodyBytes)
@@ -171,7 +184,10 @@ private final class HTTPRouteHandler: ChannelInboundHandler {
         case .end:
             guard let head = request else { return }
             request = nil
-            if answered { return }
+            if answered {
+                closeAfterAnswer(context)
+                return
+            }
             let path = Self.path(head)
             if let endpoint = endpoints[path] {
                 guard head.method.rawValue == endpoint.method else {
@@ -212,24 +228,38 @@ private final class HTTPRouteHandler: ChannelInboundHandler {
         String(head.uri.split(separator: "?", maxSplits: 1).first ?? "")
     }
 
-    /// 413, then the connection closes: the rest of the body is never read.
+    /// 413 with `Connection: close`; the connection closes once the rest of the body has been
+    /// read and dropped (at the request's end, or past ``drainLimit``).
     private func tooLarge(context: ChannelHandlerContext, head: HTTPRequestHead, limit: Int) {
         answered = true
         body = []
-        respond(
+        answerWritten = respond(
             context: context,
             head: head,
             Self.text(413, "request body larger than \(limit) bytes"),
-            close: true
+            close: true,
+            closeChannel: false
         )
     }
 
+    private func closeAfterAnswer(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        if let written = answerWritten {
+            written.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            channel.close(promise: nil)
+        }
+        answerWritten = nil
+    }
+
+    @discardableResult
     private func respond(
         context: ChannelHandlerContext,
         head: HTTPRequestHead,
         _ response: HTTPResponse,
-        close: Bool = false
-    ) {
+        close: Bool = false,
+        closeChannel: Bool = true
+    ) -> EventLoopFuture<Void> {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: response.contentType)
         headers.add(name: "Content-Length", value: String(response.body.count))
@@ -249,9 +279,10 @@ private final class HTTPRouteHandler: ChannelInboundHandler {
             )
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
+        if !keepAlive && closeChannel {
             let channel = context.channel
             done.whenComplete { _ in channel.close(promise: nil) }
         }
+        return done
     }
 }
