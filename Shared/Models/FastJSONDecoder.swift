@@ -16,11 +16,7 @@ import Foundation
 /// A decoder owns a parser and its buffers and reuses them: it is **not thread-safe** — use one
 /// decoder per thread (or per task that does not share it), from one thread at a time.
 public final class FastJSONDecoder {
-    private let schema = SimdjsonSchemaParser(
-        keys: RawField.allCases.map { String(describing: $0) },
-        kinds: RawField.allCases.map(\.kind),
-        schema: "RawInteraction"
-    )
+    private let schema = RawField.parser()
     private var slots: UnsafeMutablePointer<tandem_json_slot> { schema.slots }
 
     /// How many payloads this decoder handed to the reference decoder (invalid records, or valid
@@ -94,23 +90,7 @@ public final class FastJSONDecoder {
         } else if present(.signals) {
             signals = []
         }
-        var attributes: [String: String]?
-        if present(.attributes), let strings {
-            let slot = slot(.attributes)
-            var map: [String: String] = [:]
-            map.reserveCapacity(Int(slot.count))
-            var index = Int(slot.first)
-            for _ in 0..<Int(slot.count) {
-                let key = Self.string(strings[index])
-                // Foundation keeps the first of keys that compare equal as Swift strings (which
-                // includes canonically equivalent spellings the shim sees as different bytes).
-                if map.index(forKey: key) == nil { map[key] = Self.string(strings[index + 1]) }
-                index += 2
-            }
-            attributes = map
-        } else if present(.attributes) {
-            attributes = [:]
-        }
+        let attributes = present(.attributes) ? Self.stringMap(slot(.attributes), strings) : nil
 
         return RawInteraction(
             eventId: string(.eventId),
@@ -142,6 +122,22 @@ public final class FastJSONDecoder {
         )
     }
 
+    /// A STRING_MAP slot's object as Foundation decodes `[String: String]`.
+    static func stringMap(_ slot: tandem_json_slot, _ strings: UnsafePointer<tandem_json_string>?) -> [String: String] {
+        guard let strings else { return [:] }
+        var map: [String: String] = [:]
+        map.reserveCapacity(Int(slot.count))
+        var index = Int(slot.first)
+        for _ in 0..<Int(slot.count) {
+            let key = string(strings[index])
+            // Foundation keeps the first of keys that compare equal as Swift strings (which
+            // includes canonically equivalent spellings the shim sees as different bytes).
+            if map.index(forKey: key) == nil { map[key] = string(strings[index + 1]) }
+            index += 2
+        }
+        return map
+    }
+
     private static let present = SimdjsonSchemaParser.present
 
     @inline(__always)
@@ -157,6 +153,15 @@ enum RawField: Int, CaseIterable {
     case eventId, occurredAt, channel, kind, customerId, department, topic, queue, teamId, agentId
     case waitSeconds, answered, handleSeconds, resolved, transfers, refersTo, csat, effort, nps, sentiment
     case signals, brand, campaignId, reach, text, attributes
+
+    /// A parser for the RawInteraction schema.
+    static func parser() -> SimdjsonSchemaParser {
+        SimdjsonSchemaParser(
+            keys: allCases.map { String(describing: $0) },
+            kinds: allCases.map(\.kind),
+            schema: "RawInteraction"
+        )
+    }
 
     var kind: UInt8 {
         let kind: tandem_json_kind
@@ -176,11 +181,6 @@ enum RawField: Int, CaseIterable {
 /// allocates nothing and accepts exactly what `Timestamp.parse` accepts.
 enum FastTimestamp {
     static func parseMilliseconds(_ text: tandem_json_string) -> Int64? {
-        guard let start = text.bytes else { return nil }
-        let b = UnsafeBufferPointer(
-            start: UnsafeRawPointer(start).assumingMemoryBound(to: UInt8.self),
-            count: text.length
-        )
-        return Timestamp.parseMilliseconds(b)
+        Timestamp.parseMilliseconds(SimdjsonSchemaParser.utf8(text))
     }
 }

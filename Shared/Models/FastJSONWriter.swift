@@ -173,6 +173,17 @@ struct FastJSONWriter {
         byte(UInt8(ascii: "]"))
     }
 
+    /// `"key":[…]` with `count` elements, each written by `element` (given its index).
+    mutating func field(_ key: StaticString, count: Int, element: (inout FastJSONWriter, Int) -> Void) {
+        self.key(key)
+        byte(UInt8(ascii: "["))
+        for index in 0..<count {
+            if index > 0 { byte(UInt8(ascii: ",")) }
+            element(&self, index)
+        }
+        byte(UInt8(ascii: "]"))
+    }
+
     mutating func field(_ key: StaticString, _ value: [String: String]?) {
         guard let value else { return }
         self.key(key)
@@ -217,43 +228,52 @@ struct FastJSONWriter {
     }
 
     mutating func string(_ value: String) {
-        byte(UInt8(ascii: "\""))
         var value = value
-        value.withUTF8 { utf8 in
-            var mark = 0
-            var index = 0
-            while index < utf8.count {
-                // Most text needs no escape: skip it eight bytes at a time.
-                if index + 8 <= utf8.count,
-                    !Self.needsEscape(UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(as: UInt64.self))
-                {
-                    index += 8
-                    continue
-                }
-                let c = utf8[index]
-                index += 1
-                guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
-                let at = index - 1
-                if at > mark { bytes(UnsafeBufferPointer(rebasing: utf8[mark..<at])) }
-                mark = index
-                byte(UInt8(ascii: "\\"))
-                switch c {
-                case UInt8(ascii: "\""): byte(UInt8(ascii: "\""))
-                case UInt8(ascii: "\\"): byte(UInt8(ascii: "\\"))
-                case 0x08: byte(UInt8(ascii: "b"))
-                case 0x0C: byte(UInt8(ascii: "f"))
-                case 0x0A: byte(UInt8(ascii: "n"))
-                case 0x0D: byte(UInt8(ascii: "r"))
-                case 0x09: byte(UInt8(ascii: "t"))
-                default:
-                    ascii("u00")
-                    byte(Self.hexDigit(c >> 4))
-                    byte(Self.hexDigit(c & 0xF))
-                }
-            }
-            if utf8.count > mark { bytes(UnsafeBufferPointer(rebasing: utf8[mark..<utf8.count])) }
-        }
+        value.withUTF8 { string(utf8: $0) }
+    }
+
+    /// A string given as valid UTF-8 bytes, quoted and escaped as ``string(_:)`` writes it.
+    mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
         byte(UInt8(ascii: "\""))
+        var mark = 0
+        var index = 0
+        while index < utf8.count {
+            // Most text needs no escape: skip it eight bytes at a time.
+            if index + 8 <= utf8.count,
+                !Self.needsEscape(UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(as: UInt64.self))
+            {
+                index += 8
+                continue
+            }
+            let c = utf8[index]
+            index += 1
+            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
+            let at = index - 1
+            if at > mark { bytes(UnsafeBufferPointer(rebasing: utf8[mark..<at])) }
+            mark = index
+            byte(UInt8(ascii: "\\"))
+            switch c {
+            case UInt8(ascii: "\""): byte(UInt8(ascii: "\""))
+            case UInt8(ascii: "\\"): byte(UInt8(ascii: "\\"))
+            case 0x08: byte(UInt8(ascii: "b"))
+            case 0x0C: byte(UInt8(ascii: "f"))
+            case 0x0A: byte(UInt8(ascii: "n"))
+            case 0x0D: byte(UInt8(ascii: "r"))
+            case 0x09: byte(UInt8(ascii: "t"))
+            default:
+                ascii("u00")
+                byte(Self.hexDigit(c >> 4))
+                byte(Self.hexDigit(c & 0xF))
+            }
+        }
+        if utf8.count > mark { bytes(UnsafeBufferPointer(rebasing: utf8[mark..<utf8.count])) }
+        byte(UInt8(ascii: "\""))
+    }
+
+    /// `"key":` and a string given as valid UTF-8 bytes.
+    mutating func field(_ key: StaticString, utf8: UnsafeBufferPointer<UInt8>) {
+        self.key(key)
+        string(utf8: utf8)
     }
 
     /// Whether any of eight bytes is below 0x20, a quote or a backslash (exact, by the classic

@@ -236,21 +236,10 @@ extension Interaction {
     static func normalizedToken(_ text: String) -> String {
         var text = text
         let ascii: String?? = text.withUTF8 { bytes in
-            var start = 0
-            var end = bytes.count
-            while start < end, isASCIISpace(bytes[start]) { start += 1 }
-            while end > start, isASCIISpace(bytes[end - 1]) { end -= 1 }
-            var changed = start > 0 || end < bytes.count
-            for byte in bytes[start..<end] {
-                if byte >= 0x80 { return .none }  // not ASCII: Foundation decides
-                if byte >= 0x41 && byte <= 0x5A { changed = true }
-            }
-            guard changed else { return .some(nil) }  // already clean
-            return String(unsafeUninitializedCapacity: end - start) { buffer in
-                for (index, byte) in bytes[start..<end].enumerated() {
-                    buffer[index] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
-                }
-                return end - start
+            guard let token = asciiToken(bytes) else { return .none }  // not ASCII: Foundation decides
+            guard token.hasUpper || token.range.count < bytes.count else { return .some(nil) }  // already clean
+            return String(unsafeUninitializedCapacity: token.range.count) { buffer in
+                lowercase(UnsafeBufferPointer(rebasing: bytes[token.range]), into: buffer)
             }
         }
         switch ascii {
@@ -258,6 +247,31 @@ extension Interaction {
         case .some(.none): return text
         case .none: return text.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         }
+    }
+
+    /// How a token in ASCII normalises: what is left after trimming ASCII whitespace, and whether
+    /// it has upper-case letters; nil when a non-ASCII byte is left (Foundation trims and
+    /// lower-cases those, see ``normalizedToken(_:)``).
+    static func asciiToken(_ bytes: UnsafeBufferPointer<UInt8>) -> (range: Range<Int>, hasUpper: Bool)? {
+        var start = 0
+        var end = bytes.count
+        while start < end, isASCIISpace(bytes[start]) { start += 1 }
+        while end > start, isASCIISpace(bytes[end - 1]) { end -= 1 }
+        var hasUpper = false
+        for byte in bytes[start..<end] {
+            if byte >= 0x80 { return nil }
+            if byte >= 0x41 && byte <= 0x5A { hasUpper = true }
+        }
+        return (start..<end, hasUpper)
+    }
+
+    /// Copies ASCII bytes lower-cased; returns the count.
+    @discardableResult
+    static func lowercase(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        for (index, byte) in bytes.enumerated() {
+            buffer[index] = byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte
+        }
+        return bytes.count
     }
 
     private static func isASCIISpace(_ byte: UInt8) -> Bool {

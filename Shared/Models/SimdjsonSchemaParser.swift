@@ -62,11 +62,16 @@ final class SimdjsonSchemaParser {
     /// repair anything.
     @inline(__always)
     static func string(_ text: tandem_json_string) -> String {
-        guard let bytes = text.bytes, text.length > 0 else { return "" }
-        let buffer = UnsafeBufferPointer(
+        String(decoding: utf8(text), as: UTF8.self)
+    }
+
+    /// A slot's string as bytes, borrowed from the parser (valid until its next parse).
+    @inline(__always)
+    static func utf8(_ text: tandem_json_string) -> UnsafeBufferPointer<UInt8> {
+        guard let bytes = text.bytes, text.length > 0 else { return UnsafeBufferPointer(start: nil, count: 0) }
+        return UnsafeBufferPointer(
             start: UnsafeRawPointer(bytes).assumingMemoryBound(to: UInt8.self),
             count: text.length
         )
-        return String(decoding: buffer, as: UTF8.self)
     }
 }

@@ -44,6 +44,12 @@ public enum Timestamp {
         Date(timeIntervalSince1970: Double(millis) / 1000)
     }
 
+    /// The whole milliseconds since the epoch of a date (rounded to the nearest, as timestamps are
+    /// written): the inverse of ``date(millisecondsSince1970:)``.
+    public static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
+
     // MARK: - Parsing
 
     /// Milliseconds since the epoch of an RFC 3339 date-time given as UTF-8 bytes; the one parser

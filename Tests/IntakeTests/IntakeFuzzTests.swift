@@ -1,5 +1,6 @@
 import Foundation
 import Intake
+import Kafka
 import Models
 import ServiceKit
 import Simulator
@@ -69,5 +70,50 @@ struct IntakeFuzzTests {
         #expect(
             Set(failures.keys).isSubset(of: ["invalid_json", "not_an_object", "invalid_field", "invalid", "oversized"])
         )
+    }
+}
+
+/// The processor's two paths give the same output: the simulator's live traffic (every channel
+/// and alias, Chinese text with PII, opinion posts, invalid records) through the processor, whose
+/// one-pass transcoder takes the valid records, and through the reference path — the validator's
+/// `Interaction` encoded with `FastJSON` — byte for byte.
+@Suite("intake's transcoder and reference path agree")
+struct IntakePathsTests {
+    @Test func simulatedTrafficTakesTheOnePassPathAndEqualsTheReferencePath() throws {
+        let start = Date(timeIntervalSince1970: Double(Harness.now) / 1000 - 3600)
+        var generator = TrafficGenerator(seed: 2026, start: start, customers: 500, rate: 50, historyMonths: 0)
+        let harness = Harness()
+        let validator = IntakeValidator()
+        var compared = 0
+        var invalid = 0
+        while compared + invalid < 3000 {
+            let record = generator.next()
+            guard record.topic == Topics.interactionsRaw else { continue }
+            let reference: Result<[UInt8], ProcessingFailure> = record.value.withUnsafeBytes { value in
+                do throws(ProcessingFailure) {
+                    let interaction = try validator.interaction(from: value, receivedAt: harness.wallNow)
+                    return .success((try? FastJSON.encode(interaction)) ?? [])
+                } catch {
+                    return .failure(error)
+                }
+            }
+            let output = harness.send(record.value, offset: Int64(compared + invalid))
+            switch (output, reference) {
+            case (.success(let records), .success(let expected)):
+                #expect(records.count == 1)
+                #expect(records.first?.value == expected, "\(String(decoding: record.value, as: UTF8.self))")
+                compared += 1
+            case (.failure(let failure), .failure(let expected)):
+                #expect(failure.reason == expected.reason)
+                #expect(failure.message == expected.message)
+                invalid += 1
+            default:
+                Issue.record("the paths disagree on \(String(decoding: record.value, as: UTF8.self))")
+                return
+            }
+        }
+        #expect(compared > 2500 && invalid > 0, "\(compared) valid, \(invalid) invalid")
+        // Every valid record took the one-pass path; only the invalid ones the reference path.
+        #expect(harness.processor.referencePathRecords == invalid)
     }
 }

@@ -36,10 +36,14 @@ public enum PIIMasker {
     /// The text with every phone number, ID number and e-mail address masked.
     public static func mask(_ text: String) -> String {
         var text = text
-        return text.withUTF8 { bytes in
-            guard needsScan(bytes) else { return nil }
-            return maskBytes(bytes)
-        } ?? text
+        guard let masked = text.withUTF8(mask(utf8:)) else { return text }
+        return String(decoding: masked, as: UTF8.self)
+    }
+
+    /// The masked UTF-8 bytes of a text, or nil when it has nothing to mask.
+    public static func mask(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard needsScan(bytes) else { return nil }
+        return maskBytes(bytes)
     }
 
     /// True when the text may contain something to mask: a digit or an `@`.
@@ -57,7 +61,7 @@ public enum PIIMasker {
     }
 
     /// The masked text, or nil when nothing was found.
-    static func maskBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+    static func maskBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var spans = emailSpans(bytes)
         let emails = spans
         numberSpans(bytes, skipping: emails, into: &spans)
@@ -72,7 +76,7 @@ public enum PIIMasker {
             position = span.end
         }
         output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<bytes.count]))
-        return String(decoding: output, as: UTF8.self)
+        return output
     }
 
     // MARK: E-mail
