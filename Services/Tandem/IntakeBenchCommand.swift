@@ -309,7 +309,7 @@ struct IntakeBenchCommand: AsyncParsableCommand {
     }
 
     /// The dedup store's memory per remembered event id: `count` distinct valid records through
-    /// ``IntakeProcessor/process(_:into:)`` (store entry, per-key offset, expiry timer — everything
+    /// ``IntakeProcessor/process(_:into:)`` (table slot with event time and offset, the id bytes — everything
     /// intake keeps per id; the pending changelog is flushed), heap growth (glibc mallinfo2) / ids.
     private func dedupBytesPerId(count: Int) throws -> (bytesPerId: Double, processorPerSecond: Double) {
         let configuration = ServiceConfiguration(service: "intake")

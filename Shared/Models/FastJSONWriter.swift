@@ -37,6 +37,40 @@ struct FastJSONWriter {
         buffer.removeLast(bound - written)
     }
 
+    /// Writes what `body` writes into `scratch`, in at most `bound` bytes, without zero-filling
+    /// or copying it into an array: the bytes written, borrowed from `scratch` until its next use.
+    static func write(
+        into scratch: Scratch,
+        bound: Int,
+        _ body: (inout FastJSONWriter) -> Void
+    ) -> UnsafeRawBufferPointer {
+        scratch.reserve(bound)
+        var writer = FastJSONWriter(base: scratch.base, capacity: bound)
+        body(&writer)
+        precondition(writer.count <= bound, "FastJSONWriter bound too small")
+        return UnsafeRawBufferPointer(start: scratch.base, count: writer.count)
+    }
+
+    /// Reusable, uninitialised space to write into (it grows and never shrinks).
+    final class Scratch {
+        private(set) var base: UnsafeMutablePointer<UInt8>
+        private(set) var capacity: Int
+
+        init(capacity: Int = 4096) {
+            base = .allocate(capacity: capacity)
+            self.capacity = capacity
+        }
+
+        deinit { base.deallocate() }
+
+        func reserve(_ count: Int) {
+            guard count > capacity else { return }
+            base.deallocate()
+            capacity = max(count, 2 * capacity)
+            base = .allocate(capacity: capacity)
+        }
+    }
+
     /// An upper bound of a record's output: generous room for keys, punctuation, numbers and
     /// timestamps, plus every string byte escaped as `\u00xx` with its quotes and separator.
     static func bound(strings: Int, stringBytes: Int) -> Int { 1024 + 6 * stringBytes + 4 * strings }

@@ -18,19 +18,24 @@ internal import CSimdjson
 public final class InteractionTranscoder {
     /// The transcoded record's identity and key.
     public struct Clean {
-        /// The event id, for deduplication.
-        public var eventId: String
+        /// The event id's bytes, for deduplication, borrowed from the parser: valid until the
+        /// next ``transcode(_:receivedAt:)``.
+        public var eventId: UnsafeRawBufferPointer
         /// `occurredAt` in milliseconds since the epoch.
         public var occurredAt: Int64
         /// The output key's bytes — `customerId`, else `eventId` (SPEC §1) — borrowed from the
-        /// parser: valid until the next ``transcode(_:receivedAt:into:)``.
+        /// parser: valid until the next ``transcode(_:receivedAt:)``.
         public var key: UnsafeRawBufferPointer
+        /// The clean record's JSON, borrowed from the transcoder: valid until the next
+        /// ``transcode(_:receivedAt:)``.
+        public var value: UnsafeRawBufferPointer
     }
 
     /// Masks personal data in UTF-8 text: the masked bytes, or nil when there is nothing to mask.
     public typealias Mask = (UnsafeBufferPointer<UInt8>) -> [UInt8]?
 
     private let schema = RawField.parser()
+    private let scratch = FastJSONWriter.Scratch()
     private let mask: Mask
     /// How many records this transcoder declined (a metric: a high share means lost speed).
     public private(set) var declined = 0
@@ -40,18 +45,18 @@ public final class InteractionTranscoder {
         self.mask = mask
     }
 
-    /// Appends the clean interaction of a raw record value to `buffer`, or declines.
+    /// The clean interaction of a raw record value, or nil when declined.
     ///
     /// - Parameter receivedAt: the wall clock in ms since the epoch: `receivedAt`, and the "now"
     ///   of the rule on future dates.
-    /// - Returns: the record's id, event time and key; nil when declined (nothing appended).
-    public func transcode(_ bytes: UnsafeRawBufferPointer, receivedAt: Int64, into buffer: inout [UInt8]) -> Clean? {
-        let clean = read(bytes, receivedAt: receivedAt, into: &buffer)
+    /// - Returns: the record's id, event time, key and JSON; nil when declined.
+    public func transcode(_ bytes: UnsafeRawBufferPointer, receivedAt: Int64) -> Clean? {
+        let clean = read(bytes, receivedAt: receivedAt)
         if clean == nil { declined += 1 }
         return clean
     }
 
-    private func read(_ bytes: UnsafeRawBufferPointer, receivedAt: Int64, into buffer: inout [UInt8]) -> Clean? {
+    private func read(_ bytes: UnsafeRawBufferPointer, receivedAt: Int64) -> Clean? {
         let result = schema.parse(bytes)
         guard result.status == SimdjsonSchemaParser.ok else { return nil }
         let slots = schema.slots
@@ -117,7 +122,7 @@ public final class InteractionTranscoder {
             strings: 32 + signals.count + 2 * (attributes?.count ?? 0),
             stringBytes: stringBytes
         )
-        FastJSONWriter.write(into: &buffer, bound: bound) { writer in
+        let value = FastJSONWriter.write(into: scratch, bound: bound) { writer in
             writer.beginObject()
             if let value = utf8(.agentId) { writer.field("agentId", utf8: value) }
             writer.field("answered", bool(.answered))
@@ -162,9 +167,10 @@ public final class InteractionTranscoder {
             writer.endObject()
         }
         return Clean(
-            eventId: Self.string(eventId),
+            eventId: UnsafeRawBufferPointer(eventId),
             occurredAt: occurredAt,
-            key: UnsafeRawBufferPointer(customerId ?? eventId)
+            key: UnsafeRawBufferPointer(customerId ?? eventId),
+            value: value
         )
     }
 

@@ -13,7 +13,10 @@ public import Kafka
 ///
 /// - Restored on partition assignment by reading the retained changelog partition from the
 ///   beginning; a later record of an id replaces an earlier one. Ids restored from before the
-///   window are forgotten by the owner's next expiry sweep (``remove(_:partition:)``).
+///   window are forgotten by the owner's next expiry sweep
+///   (``removeAll(partition:eventTimeAtOrBefore:)``).
+/// - Ids are UTF-8 bytes and compare as bytes; each partition's are held in an ``IdTable``
+///   (no string per id; about 100 bytes per id of 36 bytes).
 /// - Every id remembers the input offset that added it, for the same exactly-once-per-key
 ///   replay check as ``KeyedStateStore/isApplied(_:partition:offset:)``.
 /// - Changelog value (format 1): the byte `1`, then per id: the input offset (Int64 LE), the
@@ -24,11 +27,6 @@ public import Kafka
 ///
 /// - Important: not thread-safe; used only from its ``ProcessingLoop``'s task.
 public final class IdWindowStore: StateStore, @unchecked Sendable {
-    struct Entry {
-        var eventTime: Int64
-        var offset: Int64
-    }
-
     /// The store's name (the `<store>` of its changelog topic).
     public let name: String
     /// The changelog topic's full name.
@@ -37,7 +35,7 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
     /// (well under a broker's default 1 MB message limit).
     public var maxRecordBytes = 256 * 1024
 
-    private var tables: [Int32: [String: Entry]] = [:]
+    private var tables: [Int32: IdTable] = [:]
     /// Changelog records not yet written, per partition: closed ones, then the one being filled.
     private var pending: [Int32: [[UInt8]]] = [:]
 
@@ -48,23 +46,113 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
         self.changelogTopic = changelogTopic
     }
 
-    /// The event time of `id` in `partition` and the input offset that added it.
-    public func lookup(_ id: String, partition: Int32) -> (eventTime: Int64, offset: Int64)? {
-        guard let entry = tables[partition]?[id] else { return nil }
-        return (entry.eventTime, entry.offset)
+    private func table(_ partition: Int32) -> IdTable {
+        if let table = tables[partition] { return table }
+        let table = IdTable()
+        tables[partition] = table
+        return table
     }
 
-    /// The event time of `id` in `partition`.
-    public func get(_ id: String, partition: Int32) -> Int64? {
-        tables[partition]?[id]?.eventTime
+    /// The event time of `id` (UTF-8 bytes; ids compare as bytes) in `partition` and the input
+    /// offset that added it.
+    public func lookup(_ id: UnsafeRawBufferPointer, partition: Int32) -> (eventTime: Int64, offset: Int64)? {
+        guard let entry = tables[partition]?.get(id) else { return nil }
+        return (entry.eventTime, entry.offset)
     }
 
     /// Remembers `id` in `partition` with its event time, as added by the input record at `offset`
     /// (replacing what was remembered of it), and queues it for the changelog.
+    public func put(_ id: UnsafeRawBufferPointer, _ eventTime: Int64, partition: Int32, offset: Int64) {
+        table(partition).set(id, IdTable.Entry(eventTime: eventTime, offset: offset))
+        queue(id, eventTime, partition: partition, offset: offset)
+    }
+
+    /// Remembers `id` in `partition` as ``put(_:_:partition:offset:)-(UnsafeRawBufferPointer,_,_,_)``
+    /// does, unless it is remembered already: then nothing changes and what is remembered of it
+    /// is returned. One probe of the table either way (a lookup then a put take two).
+    ///
+    /// - Returns: nil when `id` was added; else its remembered event time and offset.
+    public func putIfAbsent(
+        _ id: UnsafeRawBufferPointer,
+        _ eventTime: Int64,
+        partition: Int32,
+        offset: Int64
+    ) -> (eventTime: Int64, offset: Int64)? {
+        let entry = IdTable.Entry(eventTime: eventTime, offset: offset)
+        if let existing = table(partition).insertIfAbsent(id, entry) { return (existing.eventTime, existing.offset) }
+        queue(id, eventTime, partition: partition, offset: offset)
+        return nil
+    }
+
+    /// Forgets `id` in `partition`. Nothing is written: the changelog's retention drops it.
+    public func remove(_ id: UnsafeRawBufferPointer, partition: Int32) {
+        tables[partition]?.remove(id)
+    }
+
+    /// Forgets every id of `partition` whose event time is at or before `cutoff` (one pass over
+    /// the partition's table, which then shrinks if mostly empty); returns how many. Nothing is
+    /// written.
+    @discardableResult
+    public func removeAll(partition: Int32, eventTimeAtOrBefore cutoff: Int64) -> Int {
+        tables[partition]?.removeAll { $0.eventTime <= cutoff } ?? 0
+    }
+
+    /// Every id and event time of a partition.
+    public func entries(partition: Int32) -> [(id: String, eventTime: Int64)] {
+        var entries: [(id: String, eventTime: Int64)] = []
+        tables[partition]?.forEach { id, entry in entries.append((String(decoding: id, as: UTF8.self), entry.eventTime))
+        }
+        return entries
+    }
+
+    /// Number of ids held in a partition.
+    public func count(partition: Int32) -> Int { tables[partition]?.count ?? 0 }
+
+    /// The bytes the partitions' tables hold (slots and ids), for memory figures.
+    public var tableBytes: Int { tables.values.reduce(0) { $0 + $1.bytes } }
+
+    /// Partitions whose ids are held here.
+    public var partitions: [Int32] { tables.keys.sorted() }
+
+    // MARK: Ids as strings (tools and tests)
+
+    /// ``lookup(_:partition:)-(UnsafeRawBufferPointer,_)`` for an id given as a string.
+    public func lookup(_ id: String, partition: Int32) -> (eventTime: Int64, offset: Int64)? {
+        var id = id
+        return id.withUTF8 { lookup(UnsafeRawBufferPointer($0), partition: partition) }
+    }
+
+    /// The event time of `id` in `partition`.
+    public func get(_ id: String, partition: Int32) -> Int64? {
+        lookup(id, partition: partition)?.eventTime
+    }
+
+    /// ``put(_:_:partition:offset:)-(UnsafeRawBufferPointer,_,_,_)`` for an id given as a string.
     public func put(_ id: String, _ eventTime: Int64, partition: Int32, offset: Int64) {
-        tables[partition, default: [:]][id] = Entry(eventTime: eventTime, offset: offset)
-        // In place: a copy of the partition's records taken out and put back would copy the
-        // record being filled on every id.
+        var id = id
+        id.withUTF8 { put(UnsafeRawBufferPointer($0), eventTime, partition: partition, offset: offset) }
+    }
+
+    /// ``putIfAbsent(_:_:partition:offset:)-(UnsafeRawBufferPointer,_,_,_)`` for an id given as a string.
+    public func putIfAbsent(
+        _ id: String,
+        _ eventTime: Int64,
+        partition: Int32,
+        offset: Int64
+    ) -> (eventTime: Int64, offset: Int64)? {
+        var id = id
+        return id.withUTF8 { putIfAbsent(UnsafeRawBufferPointer($0), eventTime, partition: partition, offset: offset) }
+    }
+
+    /// ``remove(_:partition:)-(UnsafeRawBufferPointer,_)`` for an id given as a string.
+    public func remove(_ id: String, partition: Int32) {
+        var id = id
+        id.withUTF8 { remove(UnsafeRawBufferPointer($0), partition: partition) }
+    }
+
+    /// Queues an added id for the changelog. In place: a copy of the partition's records taken
+    /// out and put back would copy the record being filled on every id.
+    private func queue(_ id: UnsafeRawBufferPointer, _ eventTime: Int64, partition: Int32, offset: Int64) {
         Self.append(
             id: id,
             eventTime: eventTime,
@@ -74,24 +162,14 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
         )
     }
 
-    /// Forgets `id` in `partition`. Nothing is written: the changelog's retention drops it.
-    public func remove(_ id: String, partition: Int32) {
-        tables[partition]?.removeValue(forKey: id)
-    }
-
-    /// Every id and event time of a partition (to schedule expiry after a restore).
-    public func entries(partition: Int32) -> [(id: String, eventTime: Int64)] {
-        (tables[partition] ?? [:]).map { ($0.key, $0.value.eventTime) }
-    }
-
-    /// Number of ids held in a partition.
-    public func count(partition: Int32) -> Int { tables[partition]?.count ?? 0 }
-
-    /// Partitions whose ids are held here.
-    public var partitions: [Int32] { tables.keys.sorted() }
-
     /// Appends one id to the last of `records`, or to a new record when that one is full.
-    private static func append(id: String, eventTime: Int64, offset: Int64, to records: inout [[UInt8]], limit: Int) {
+    private static func append(
+        id: UnsafeRawBufferPointer,
+        eventTime: Int64,
+        offset: Int64,
+        to records: inout [[UInt8]],
+        limit: Int
+    ) {
         if records.isEmpty || records[records.count - 1].count >= limit {
             var record: [UInt8] = []
             record.reserveCapacity(min(limit + 256, 16 * 1024))
@@ -99,16 +177,11 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
             records.append(record)
         }
         let last = records.count - 1
+        let count = UInt16(clamping: id.count)
         withUnsafeBytes(of: offset.littleEndian) { records[last].append(contentsOf: $0) }
         withUnsafeBytes(of: eventTime.littleEndian) { records[last].append(contentsOf: $0) }
-        var id = id
-        id.withUTF8 { bytes in
-            let count = UInt16(clamping: bytes.count)
-            withUnsafeBytes(of: count.littleEndian) { records[last].append(contentsOf: $0) }
-            records[last].append(
-                contentsOf: UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(bytes)[..<Int(count)])
-            )
-        }
+        withUnsafeBytes(of: count.littleEndian) { records[last].append(contentsOf: $0) }
+        records[last].append(contentsOf: UnsafeRawBufferPointer(rebasing: id[..<Int(count)]))
     }
 
     // MARK: StateStore
@@ -143,46 +216,62 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
 
     /// A record of a ``KeyedStateStore`` with the int64 codec: key = id, value = offset + event time.
     private func applyPerKey(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?, partition: Int32) -> Bool {
-        let id = String(decoding: key, as: UTF8.self)
         guard let value else {
-            tables[partition]?.removeValue(forKey: id)
+            tables[partition]?.remove(key)
             return true
         }
         guard value.count == 16 else { return false }
         let offset = Int64(littleEndian: value.loadUnaligned(fromByteOffset: 0, as: Int64.self))
         let eventTime = Int64(littleEndian: value.loadUnaligned(fromByteOffset: 8, as: Int64.self))
-        tables[partition, default: [:]][id] = Entry(eventTime: eventTime, offset: offset)
+        table(partition).set(key, IdTable.Entry(eventTime: eventTime, offset: offset))
         return true
     }
 
     /// A format-1 record: every id in it, or nothing when any part of it cannot be read.
     private func applyBatch(_ value: UnsafeRawBufferPointer, partition: Int32) throws -> Bool {
         guard value.first == Self.formatVersion else { return false }
-        var decoded: [(String, Entry)] = []
+        // Read it through once before applying anything.
         var position = 1
         while position < value.count {
             guard value.count - position >= 18 else { return false }
+            let length = Int(UInt16(littleEndian: value.loadUnaligned(fromByteOffset: position + 16, as: UInt16.self)))
+            position += 18
+            guard value.count - position >= length,
+                Self.isUTF8(UnsafeRawBufferPointer(rebasing: value[position..<position + length]))
+            else { return false }
+            position += length
+        }
+        let table = table(partition)
+        position = 1
+        while position < value.count {
             let offset = Int64(littleEndian: value.loadUnaligned(fromByteOffset: position, as: Int64.self))
             let eventTime = Int64(littleEndian: value.loadUnaligned(fromByteOffset: position + 8, as: Int64.self))
             let length = Int(UInt16(littleEndian: value.loadUnaligned(fromByteOffset: position + 16, as: UInt16.self)))
             position += 18
-            guard value.count - position >= length,
-                let id = String(
-                    validating: UnsafeRawBufferPointer(rebasing: value[position..<position + length]),
-                    as: UTF8.self
-                )
-            else { return false }
+            table.set(
+                UnsafeRawBufferPointer(rebasing: value[position..<position + length]),
+                IdTable.Entry(eventTime: eventTime, offset: offset)
+            )
             position += length
-            decoded.append((id, Entry(eventTime: eventTime, offset: offset)))
         }
-        var table = tables.removeValue(forKey: partition) ?? [:]
-        for (id, entry) in decoded { table[id] = entry }
-        tables[partition] = table
         return true
     }
 
+    /// Ids are UTF-8 (JSON strings): other bytes mean a damaged record.
+    private static func isUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
+        }
+    }
+
     public func prepare(partition: Int32) {
-        tables[partition] = [:]
+        tables[partition] = IdTable()
         pending[partition] = nil
     }
 

@@ -365,7 +365,7 @@ struct IntakeProcessorTests {
         #expect(harness.processor.dedup.count(partition: 0) == 0)
     }
 
-    @Test func restoredEntriesGetTheirTimersBack() throws {
+    @Test func restoredEntriesExpireToo() throws {
         let harness = Harness()
         let start = Harness.now - 48 * hour
         harness.processor.dedup.put("restored", start, partition: 3, offset: 1)

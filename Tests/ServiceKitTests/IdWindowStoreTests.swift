@@ -95,6 +95,26 @@ struct IdWindowStoreTests {
         #expect(!copy.hasChanges, "a restore writes nothing")
     }
 
+    @Test func putIfAbsentAddsNewIdsOnlyAndTheChangelogCarriesWhatItAdded() async throws {
+        let store = IdWindowStore(name: "dedup", changelogTopic: topic)
+        #expect(store.putIfAbsent("a", 10, partition: 0, offset: 1) == nil)
+        #expect(store.putIfAbsent("b", 20, partition: 1, offset: 2) == nil)
+        // Already remembered: what is remembered comes back, and nothing changes.
+        #expect(store.putIfAbsent("a", 99, partition: 0, offset: 3)! == (10, 1))
+        #expect(store.lookup("a", partition: 0)! == (10, 1))
+        // Ids are per partition.
+        #expect(store.putIfAbsent("a", 30, partition: 1, offset: 4) == nil)
+        #expect(store.count(partition: 0) == 1)
+        #expect(store.count(partition: 1) == 2)
+        #expect(try await flush(store) == 2)
+
+        let (copy, failures) = try await restored()
+        #expect(failures.isEmpty)
+        #expect(copy.lookup("a", partition: 0)! == (10, 1), "the refused put wrote nothing")
+        #expect(copy.lookup("a", partition: 1)! == (30, 4))
+        #expect(copy.lookup("b", partition: 1)! == (20, 2))
+    }
+
     @Test func removingWritesNothingAndLargeBatchesAreSplitIntoBoundedRecords() async throws {
         let store = IdWindowStore(name: "dedup", changelogTopic: topic)
         store.maxRecordBytes = 4096

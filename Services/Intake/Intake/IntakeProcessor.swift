@@ -29,10 +29,12 @@ public import ServiceKit
 ///    partitioned by murmur2.
 ///
 /// Dedup entries expire once their partition's event time (``EventTimeClock``, which follows the
-/// wall clock on idle partitions) is 24 h past their `occurredAt`: ids are filed under the minute
-/// their window ends, whole minutes are swept in ``tick(wallNow:into:)`` and every
-/// ``expiryEvery`` records, and their entries removed from the store, so the window's memory is
-/// bounded by 24 h (+ up to 2 minutes) of distinct events. The changelog needs no deletes: it
+/// wall clock on idle partitions) is 24 h past their `occurredAt`: in ``tick(wallNow:into:)`` and
+/// every ``expiryEvery`` records, a partition whose event time moved on by a minute since its last
+/// sweep has its expired ids removed in one pass over its table (which shrinks when mostly empty),
+/// so the window's memory is bounded by 24 h (+ up to 2 minutes) of distinct events. A sweep
+/// costs a pass over the partition's ids once a minute, where filing every id under the minute
+/// its window ends cost a second entry per id. The changelog needs no deletes: it
 /// keeps records for ``Topics/intakeDedupChangelog``'s retention, longer than the window.
 ///
 /// - Important: used only from its ``ProcessingLoop``'s task, one call at a time (hence
@@ -74,19 +76,16 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
 
     /// Event time per partition (idle partitions follow the wall clock).
     var clock: EventTimeClock<String>
-    /// Remembered event ids by the minute (ms / 60,000) their window ends, per partition.
-    private var expiries: [Int32: [Int64: [String]]] = [:]
-    /// Steps 1–4 for the common case (``clean(_:receivedAt:)``).
+    /// Steps 1–4 for the common case (the reference path is ``validator`` and ``FastJSON``).
     let transcoder = InteractionTranscoder(mask: PIIMasker.mask(utf8:))
-    /// The output record being built: its value and its key.
+    /// The output value of the reference path.
     private var encoded: [UInt8] = []
-    private var key: [UInt8] = []
     private var sinceExpiry = 0
     /// The event time each partition's expiry last ran at: it runs at most once per
-    /// ``expiryGranularityMilliseconds`` of event time, so a busy partition does not look at its
-    /// expiry buckets after every record.
+    /// ``expiryGranularityMilliseconds`` of event time, so a busy partition's table is not
+    /// swept after every record.
     private var lastExpiry: [Int32: Int64] = [:]
-    /// How often (in event time) a partition's expiry buckets are swept (1 minute).
+    /// How often (in event time) a partition's table is swept (1 minute).
     public var expiryGranularityMilliseconds: Int64 = 60_000
 
     public init(configuration: ServiceConfiguration, rules: Rules) {
@@ -96,62 +95,61 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
         dedup = IdWindowStore(name: "dedup", changelogTopic: configuration.topic(Topics.intakeDedupChangelog))
         self.rules = rules
         encoded.reserveCapacity(4096)
-        key.reserveCapacity(128)
     }
 
     public func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {
         let wallNow = wallClock()
-        let (eventId, occurredAt) = try clean(record.value, receivedAt: wallNow)
+        if let value = record.value, value.count <= maxRecordBytes,
+            let clean = transcoder.transcode(value, receivedAt: wallNow)
+        {
+            guard admit(clean.eventId, occurredAt: clean.occurredAt, record, wallNow: wallNow) else { return }
+            output.send(topic: outputTopic, key: clean.key, value: clean.value)
+        } else {
+            let interaction = try validator.interaction(from: record.value, receivedAt: wallNow)
+            encoded.removeAll(keepingCapacity: true)
+            do {
+                try FastJSON.encode(interaction, into: &encoded)
+            } catch {
+                throw ProcessingFailure(reason: "unencodable", message: error.description)
+            }
+            let occurredAt = Timestamp.milliseconds(interaction.occurredAt)
+            var eventId = interaction.eventId
+            let admitted = eventId.withUTF8 { id in
+                admit(UnsafeRawBufferPointer(id), occurredAt: occurredAt, record, wallNow: wallNow)
+            }
+            guard admitted else { return }
+            output.send(topic: outputTopic, key: Array((interaction.customerId ?? eventId).utf8), value: encoded)
+        }
+        published += 1
+    }
 
-        // Deduplication (validation guarantees the event id and the timestamp).
+    /// Step 5: whether a valid record is new, and then remembered; a repeat within the window
+    /// and a replay are counted and dropped.
+    private func admit(
+        _ eventId: UnsafeRawBufferPointer,
+        occurredAt: Int64,
+        _ record: InputRecord,
+        wallNow: Int64
+    ) -> Bool {
         let partition = record.partition
         clock.observe(partition: partition, eventTime: occurredAt, wallNow: wallNow)
         defer { expireIfDue() }
-        if let (first, appliedAt) = dedup.lookup(eventId, partition: partition) {
+        if let (first, appliedAt) = dedup.putIfAbsent(eventId, occurredAt, partition: partition, offset: record.offset)
+        {
             if appliedAt >= record.offset {
                 replayed += 1
                 replayedMetric.increment()
-                return
+                return false
             }
             if abs(occurredAt - first) < dedupWindowMilliseconds {
                 duplicates += 1
                 duplicatesMetric.increment()
-                return
+                return false
             }
+            // A repeat after the window: remembered anew.
+            dedup.put(eventId, occurredAt, partition: partition, offset: record.offset)
         }
-
-        dedup.put(eventId, occurredAt, partition: partition, offset: record.offset)
-        scheduleExpiry(eventId, occurredAt: occurredAt, partition: partition)
-        output.send(topic: outputTopic, key: key, value: encoded)
-        published += 1
-    }
-
-    /// Steps 1–4, leaving the clean record's JSON in ``encoded`` and its key in ``key``: the
-    /// transcoder takes the common case in one pass over the bytes; what it declines (invalid
-    /// records, rare shapes) takes the reference path — the validator's ``Interaction`` encoded
-    /// with ``FastJSON`` — which the transcoder's output equals byte for byte.
-    ///
-    /// - Returns: the event id and `occurredAt` (ms) for deduplication.
-    private func clean(
-        _ value: UnsafeRawBufferPointer?,
-        receivedAt: Int64
-    ) throws(ProcessingFailure) -> (eventId: String, occurredAt: Int64) {
-        encoded.removeAll(keepingCapacity: true)
-        key.removeAll(keepingCapacity: true)
-        if let value, value.count <= maxRecordBytes,
-            let clean = transcoder.transcode(value, receivedAt: receivedAt, into: &encoded)
-        {
-            key.append(contentsOf: clean.key)
-            return (clean.eventId, clean.occurredAt)
-        }
-        let interaction = try validator.interaction(from: value, receivedAt: receivedAt)
-        do {
-            try FastJSON.encode(interaction, into: &encoded)
-        } catch {
-            throw ProcessingFailure(reason: "unencodable", message: error.description)
-        }
-        key.append(contentsOf: (interaction.customerId ?? interaction.eventId).utf8)
-        return (interaction.eventId, Timestamp.milliseconds(interaction.occurredAt))
+        return true
     }
 
     /// Intake alone writes `cs.interactions`, and partition p of it only from input partition p
@@ -175,49 +173,23 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
         expire()
     }
 
-    public func partitionsAssigned(_ partitions: [Int32]) {
-        // The restored window's entries are filed for expiry again.
-        for partition in partitions {
-            for (eventId, occurredAt) in dedup.entries(partition: partition) {
-                scheduleExpiry(eventId, occurredAt: occurredAt, partition: partition)
-            }
-        }
-    }
-
     public func partitionsRevoked(_ partitions: [Int32]) {
         for partition in partitions {
             clock.drop(partition: partition)
             lastExpiry[partition] = nil
-            expiries[partition] = nil
         }
     }
 
-    /// Removes the dedup entries whose partition's event time is past their window.
+    /// Removes the dedup entries whose partition's event time is past their window: one pass
+    /// over a partition's table, at most once per ``expiryGranularityMilliseconds`` of its event time.
     public func expire() {
         sinceExpiry = 0
         for partition in dedup.partitions {
             guard let now = clock.eventTime(partition: partition) else { continue }
             if let last = lastExpiry[partition], now - last < expiryGranularityMilliseconds { continue }
             lastExpiry[partition] = now
-            guard let buckets = expiries[partition] else { continue }
-            // Whole minutes that ended at or before the partition's event time.
-            for minute in buckets.keys where (minute + 1) * 60_000 <= now {
-                for eventId in buckets[minute] ?? [] {
-                    // A key re-put later (a repeat after 24 h) is also in a later bucket; this checks.
-                    if let first = dedup.get(eventId, partition: partition), first + dedupWindowMilliseconds <= now {
-                        dedup.remove(eventId, partition: partition)
-                    }
-                }
-                expiries[partition]?[minute] = nil
-            }
+            dedup.removeAll(partition: partition, eventTimeAtOrBefore: now - dedupWindowMilliseconds)
         }
-    }
-
-    /// Files an event id under the minute its dedup window ends (cheaper than a timer per id:
-    /// an append, no heap and no second hash table).
-    private func scheduleExpiry(_ eventId: String, occurredAt: Int64, partition: Int32) {
-        let minute = (occurredAt + dedupWindowMilliseconds) / 60_000
-        expiries[partition, default: [:]][minute, default: []].append(eventId)
     }
 
     private func expireIfDue() {
