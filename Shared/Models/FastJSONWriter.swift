@@ -344,34 +344,35 @@ struct FastJSONWriter {
     private mutating func timestamp(_ millis: Int64) {
         let (days, msOfDay) = Self.floorDivide(millis, 86_400_000)
         let (year, month, day) = Timestamp.civil(fromDays: days)
-        byte(UInt8(ascii: "\""))
-        digits(year, 4)
-        byte(UInt8(ascii: "-"))
-        digits(month, 2)
-        byte(UInt8(ascii: "-"))
-        digits(day, 2)
-        byte(UInt8(ascii: "T"))
-        digits(msOfDay / 3_600_000, 2)
-        byte(UInt8(ascii: ":"))
-        digits(msOfDay / 60_000 % 60, 2)
-        byte(UInt8(ascii: ":"))
-        digits(msOfDay / 1000 % 60, 2)
-        byte(UInt8(ascii: "."))
-        digits(msOfDay % 1000, 3)
-        byte(UInt8(ascii: "Z"))
-        byte(UInt8(ascii: "\""))
+        // "YYYY-MM-DDTHH:MM:SS.mmmZ" with its quotes: 26 bytes, written in place.
+        assert(count + 26 <= capacity)
+        let p = base + count
+        p[0] = UInt8(ascii: "\"")
+        Self.twoDigits(p + 1, year / 100)
+        Self.twoDigits(p + 3, year % 100)
+        p[5] = UInt8(ascii: "-")
+        Self.twoDigits(p + 6, month)
+        p[8] = UInt8(ascii: "-")
+        Self.twoDigits(p + 9, day)
+        p[11] = UInt8(ascii: "T")
+        Self.twoDigits(p + 12, msOfDay / 3_600_000)
+        p[14] = UInt8(ascii: ":")
+        Self.twoDigits(p + 15, msOfDay / 60_000 % 60)
+        p[17] = UInt8(ascii: ":")
+        Self.twoDigits(p + 18, msOfDay / 1000 % 60)
+        p[20] = UInt8(ascii: ".")
+        p[21] = UInt8(ascii: "0") + UInt8(msOfDay % 1000 / 100)
+        Self.twoDigits(p + 22, msOfDay % 100)
+        p[24] = UInt8(ascii: "Z")
+        p[25] = UInt8(ascii: "\"")
+        count += 26
     }
 
-    /// Exactly `width` digits of a value known to fit (years 1–9999 and clock fields).
-    private mutating func digits(_ value: Int, _ width: Int) {
-        var divisor = 1
-        for _ in 1..<width { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            byte(UInt8(ascii: "0") + UInt8(rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
+    /// Two decimal digits of a value in 0…99.
+    @inline(__always)
+    private static func twoDigits(_ p: UnsafeMutablePointer<UInt8>, _ value: Int) {
+        p[0] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value / 10)
+        p[1] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: value % 10)
     }
 
     private static func floorDivide(_ a: Int64, _ b: Int64) -> (quotient: Int64, remainder: Int) {

@@ -81,7 +81,7 @@ public final class InteractionTranscoder {
             Self.encodable.contains(occurredAt), Self.encodable.contains(receivedAt),
             occurredAt - receivedAt < Self.futureLimit,
             let channelName = utf8(.channel), let channel = Channel(alias: Self.string(channelName)),
-            let kindName = utf8(.kind), let kind = InteractionKind(rawValue: Self.string(kindName))
+            let kindName = utf8(.kind), let kind = Self.member(kindName, of: Self.kinds)
         else { return nil }
         let customerId = utf8(.customerId)
         if let customerId {
@@ -91,7 +91,7 @@ public final class InteractionTranscoder {
         }
         var department: Department?
         if let name = utf8(.department) {
-            guard let known = Department(rawValue: Self.string(name)) else { return nil }
+            guard let known = Self.member(name, of: Self.departments) else { return nil }
             department = known
         }
         if let value = double(.waitSeconds), !(value >= 0) { return nil }
@@ -202,6 +202,16 @@ public final class InteractionTranscoder {
         var count = 0
         for byte in bytes where byte & 0xC0 != 0x80 { count += 1 }
         return count <= maximum
+    }
+
+    /// The kinds and the departments by their raw values' bytes: a record's are matched without
+    /// making a string (as the reference's `init(rawValue:)` matches them: exactly).
+    private static let kinds = InteractionKind.allCases.map { (Array($0.rawValue.utf8), $0) }
+    private static let departments = Department.allCases.map { (Array($0.rawValue.utf8), $0) }
+
+    private static func member<T>(_ bytes: UnsafeBufferPointer<UInt8>, of members: [([UInt8], T)]) -> T? {
+        for (name, member) in members where name.count == bytes.count && name.elementsEqual(bytes) { return member }
+        return nil
     }
 
     @inline(__always)

@@ -46,10 +46,19 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
         self.changelogTopic = changelogTopic
     }
 
+    /// The table last used: records come in runs of one partition.
+    private var recent: (partition: Int32, table: IdTable)?
+
     private func table(_ partition: Int32) -> IdTable {
-        if let table = tables[partition] { return table }
-        let table = IdTable()
-        tables[partition] = table
+        if let recent, recent.partition == partition { return recent.table }
+        let table: IdTable
+        if let held = tables[partition] {
+            table = held
+        } else {
+            table = IdTable()
+            tables[partition] = table
+        }
+        recent = (partition, table)
         return table
     }
 
@@ -271,11 +280,13 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
     }
 
     public func prepare(partition: Int32) {
+        recent = nil
         tables[partition] = IdTable()
         pending[partition] = nil
     }
 
     public func drop(partition: Int32) {
+        recent = nil
         tables[partition] = nil
         pending[partition] = nil
     }

@@ -99,4 +99,17 @@ struct PIIMaskerTests {
         let masked = PIIMasker.mask(text)
         #expect(masked == String(repeating: "我的号码139****5611，", count: 300))
     }
+
+    /// The scan skips text eight bytes at a time: whatever the alignment, and after any padding
+    /// (ASCII punctuation near the digits' byte range, Chinese), a number or an address is found.
+    @Test func numbersAndAddressesAreFoundAtEveryAlignment() {
+        for padding in ["", "a", "中", ":;<=>?", "/", "AZ[`"] {
+            for count in 0..<17 {
+                let prefix = String(repeating: padding, count: count) + " "
+                #expect(PIIMasker.mask(prefix + "13912345611") == prefix + "139****5611")
+                #expect(PIIMasker.mask(prefix + "li@example.cn") == prefix + "l***@example.cn")
+                #expect(PIIMasker.mask(prefix + "no personal data here") == prefix + "no personal data here")
+            }
+        }
+    }
 }

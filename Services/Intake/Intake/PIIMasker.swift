@@ -49,8 +49,31 @@ public enum PIIMasker {
     /// True when the text may contain something to mask: a digit or an `@`.
     @inline(__always)
     static func needsScan(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        for byte in bytes where isDigit(byte) || byte == at { return true }
+        var index = 0
+        if let base = bytes.baseAddress {
+            // Eight bytes at a time past words without a byte in "0"…"@" (digits, `:;<=>?` and `@`).
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= bytes.count, !mayHoldDigitOrAt(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            {
+                index += 8
+            }
+        }
+        while index < bytes.count {
+            if isDigit(bytes[index]) || bytes[index] == at { return true }
+            index += 1
+        }
         return false
+    }
+
+    /// Whether any of eight bytes lies in 0x30…0x40 (the "has a byte between m and n" bit trick,
+    /// exact for ASCII bytes; bytes ≥ 0x80 never count).
+    @inline(__always)
+    static func mayHoldDigitOrAt(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let low7 = word & (ones &* 0x7F)
+        let belowTop = (ones &* (0x7F + 0x41)) &- low7  // high bit set where the byte < 0x41
+        let aboveBottom = low7 &+ (ones &* (0x7F - 0x2F))  // high bit set where the byte > 0x2F
+        return belowTop & ~word & aboveBottom & (ones &* 0x80) != 0
     }
 
     /// A replacement of `bytes[start..<end]`.
