@@ -76,6 +76,27 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Hands `element` to the reader now if it waits, else makes its next call return it — unless
+    /// an element is buffered (or the channel finished): the next call returns at once anyway.
+    /// Never blocks, whatever the capacity: for threads other than the producer's, to wake the
+    /// reader. Counted like a sent element, so ``waitUntilHandled(_:)`` stays exact.
+    func nudge(_ element: Element) {
+        condition.lock()
+        if finished || head < buffer.count {
+            condition.unlock()
+            return
+        }
+        delivered += 1
+        if let waiter {
+            self.waiter = nil
+            condition.unlock()
+            waiter.resume(returning: element)
+        } else {
+            buffer.append(element)
+            condition.unlock()
+        }
+    }
+
     /// True when the reader's next call returns at once (an event is buffered, or the channel finished).
     var hasBuffered: Bool {
         condition.lock()

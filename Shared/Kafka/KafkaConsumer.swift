@@ -386,6 +386,13 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// Wakes the reader of ``events``: if it waits, it gets an ``ConsumerEvent/idle`` now; if not,
+    /// its next call returns one at once (unless an event is ready anyway). Never blocks; any
+    /// thread or task may call it — e.g. when something the reader also waits for has happened.
+    public func wake() {
+        channel.nudge(.idle)
+    }
+
     /// True when ``events`` has an event ready, so the next call returns without waiting.
     /// A reader with other work (acknowledgements to collect, timers) can do it while this is false.
     public var hasEventReady: Bool { channel.hasBuffered }

@@ -152,6 +152,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         /// Completes once the outputs, then the state changes, are acknowledged, and the previous
         /// batch has completed: its offsets may be committed then.
         let acknowledged: Task<Void, any Error>
+        /// Set once `acknowledged` has completed (it also wakes the loop's consumer then).
+        let done: Flag
         /// Completes once the state changes are handed to the producer (after the outputs'
         /// acknowledgement and the previous batch's changes): the next batch's changes follow them.
         let changesEnqueued: Task<Delivery, any Error>
@@ -266,8 +268,11 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         var iterator = consumer.events.makeAsyncIterator()
         defer { ready.store(false, ordering: .relaxed) }
         while !stopRequested.load(ordering: .acquiring), !Task.isCancelled {
-            // Nothing to process right now: collect acknowledgements and commit meanwhile.
-            while !inFlight.isEmpty, !consumer.hasEventReady { try await completeOldest() }
+            // Collect the acknowledgements that came (and commit) without waiting for any: a batch
+            // whose acknowledgement completes wakes the consumer's reader, so waiting for records
+            // below also waits for acknowledgements — records that arrive meanwhile are not held
+            // up behind a batch's round trip to the broker.
+            while let oldest = inFlight.first, oldest.done.isSet { try await completeOldest() }
             guard let event = await iterator.next() else { break }
             if case .records = event {
             } else {
@@ -551,12 +556,19 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             _ = try await previousEnqueued?.value
             return await self.producer.enqueue(stateChanges)
         }
+        let done = Flag()
+        let consumer = consumer
         let acknowledged = Task {
+            defer {
+                done.set()
+                consumer.wake()
+            }
             try await self.deliverAll(try await changesEnqueued.value, batch: stateChanges, what: "state changes")
             try await previousAcknowledged?.value
         }
         return InFlightBatch(
             acknowledged: acknowledged,
+            done: done,
             changesEnqueued: changesEnqueued,
             offsets: offsets,
             records: records,
@@ -730,4 +742,13 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         await consumer.close()
         await producer.close()
     }
+}
+
+/// A flag one task sets and another reads.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    var isSet: Bool { value.load(ordering: .acquiring) }
+
+    func set() { value.store(true, ordering: .releasing) }
 }

@@ -46,6 +46,47 @@ struct ProducerConsumerTests {
         }
     }
 
+    /// `wake()` hands a waiting reader an `.idle` at once, or makes its next read return one; it
+    /// never blocks and never hides records (a record read later still arrives).
+    @Test func wakeHandsTheReaderAnIdleEventNowOrOnItsNextRead() async throws {
+        let topic = uniqueName("wake")
+        try cluster.createTopic(topic, partitions: 1)
+        let consumer = try KafkaConsumer(
+            configuration: consumerConfiguration(cluster, group: uniqueName("g")),
+            logger: quietLogger
+        )
+        try consumer.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: .beginning)])
+        // Nobody reading yet: the next read returns the idle event at once; a second wake adds none.
+        consumer.wake()
+        consumer.wake()
+        #expect(consumer.hasEventReady)
+        var iterator = consumer.events.makeAsyncIterator()
+        guard case .idle = await iterator.next() else {
+            Issue.record("the first read after wake() was not .idle")
+            return
+        }
+        #expect(!consumer.hasEventReady, "two wakes made one event")
+        // A reader waiting (no idle events configured, nothing on the topic) is woken.
+        let reader = Task {
+            var events = consumer.events.makeAsyncIterator()
+            if case .idle = await events.next() { return true }
+            return false
+        }
+        consumer.wake()  // whether the reader waits already or not yet, it gets the idle event
+        #expect(await reader.value)
+        // Records still arrive after wakes.
+        let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: quietLogger)
+        _ = try await produce(producer, topic: topic, count: 3)
+        await producer.close()
+        var seen = 0
+        iterator = consumer.events.makeAsyncIterator()
+        while seen < 3, let event = await iterator.next() {
+            if case .records(let batch) = event { seen += batch.count }
+        }
+        #expect(seen == 3)
+        await consumer.close()
+    }
+
     @Test func recordsSequenceAndTombstones() async throws {
         let topic = uniqueName("records")
         try cluster.createTopic(topic, partitions: 1)
