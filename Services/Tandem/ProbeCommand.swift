@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Metrics
 import Models
 import ServiceKit
 
@@ -38,6 +39,9 @@ final class ProbeProcessor: RecordProcessor, @unchecked Sendable {
     let output: String
     let counts: KeyedStateStore<Int>
     var stores: [any StateStore] { [counts] }
+    /// Records processed (outputs handed to the loop, whether acknowledged yet or not): lets a
+    /// test see that the probe has taken a record.
+    private let processed = Counter(label: "tandem_probe_processed_total")
 
     init(input: String, output: String, changelog: String) {
         inputTopics = [input]
@@ -55,5 +59,6 @@ final class ProbeProcessor: RecordProcessor, @unchecked Sendable {
         let count = (counts.get(key, partition: record.partition) ?? 0) + 1
         counts.put(key, count, partition: record.partition, offset: record.offset)
         output.send(topic: self.output, key: Array(key.utf8), value: Array("\(key)=\(count)".utf8))
+        processed.increment()
     }
 }

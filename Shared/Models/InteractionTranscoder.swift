@@ -72,7 +72,9 @@ public final class InteractionTranscoder {
             let slot = slots[field.rawValue]
             return present(field) && strings != nil ? Int(slot.first)..<Int(slot.first + slot.count) : 0..<0
         }
-        func listed(_ index: Int) -> UnsafeBufferPointer<UInt8> { SimdjsonSchemaParser.utf8(strings![index]) }
+        func listed(_ index: Int) -> UnsafeBufferPointer<UInt8> {
+            strings.map { SimdjsonSchemaParser.utf8($0[index]) } ?? UnsafeBufferPointer(start: nil, count: 0)
+        }
 
         // RawInteraction's rules (validationErrors), in its order.
         guard let eventId = utf8(.eventId), Self.scalars(eventId, within: 128),
@@ -180,10 +182,14 @@ public final class InteractionTranscoder {
         return String(decoding: masked, as: UTF8.self)
     }
 
-    /// A topic or signal in ASCII, trimmed and lower-cased (``Interaction/normalizedToken(_:)``).
+    /// A topic or signal, trimmed and lower-cased (``Interaction/normalizedToken(_:)``): ASCII
+    /// on its bytes (records with other tokens are declined before writing starts; should one
+    /// come here, it is still written correctly, by the reference's own function).
     private static func writeToken(_ bytes: UnsafeBufferPointer<UInt8>, into writer: inout FastJSONWriter) {
-        // The caller has checked that the token is ASCII.
-        guard let token = Interaction.asciiToken(bytes) else { return }
+        guard let token = Interaction.asciiToken(bytes) else {
+            writer.string(Interaction.normalizedToken(string(bytes)))
+            return
+        }
         let trimmed = UnsafeBufferPointer(rebasing: bytes[token.range])
         guard token.hasUpper else {
             writer.string(utf8: trimmed)

@@ -150,8 +150,14 @@ struct KitProcessTests {
 
         try cluster.setBrokerDown(2)
         try await send(cluster, topics.input, [("bob", "two")])  // offset 1 of the input
-        // The outage: long enough for the probe to fetch bob and send its output into it.
-        try await Task.sleep(for: .seconds(2))
+        // The probe has processed bob: its output went to the producer, into the outage.
+        try await waitUntil("the probe processed bob") {
+            let metrics = await httpGet("http://127.0.0.1:\(first.port)/metrics")?.body ?? ""
+            return metrics.split(separator: "\n").contains { line in
+                line.hasPrefix("tandem_probe_processed_total")
+                    && (line.split(separator: " ").last.flatMap { Double($0) } ?? 0) >= 2
+            }
+        }
         first.kill9()
 
         let reader = try KafkaConsumer(
