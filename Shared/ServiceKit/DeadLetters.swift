@@ -31,7 +31,7 @@ enum DeadLetters {
             replayOf: replayOf
         )
         do {
-            return try TandemJSON.encode(letter)
+            return try FastJSON.encode(letter)  // TandemJSON's bytes, without Foundation's encoder
         } catch {
             // Encoding a struct of strings and numbers cannot fail; if it ever did, the record must
             // still not be lost: fall back to a minimal letter that names the source.
