@@ -48,7 +48,7 @@ struct DemoCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "tandem.demo")
         logger.logLevel = .critical
-        let stop = StopFlag()
+        let stop = TerminationSignals(supervising: true)
         // The wallboard refreshes every second: let the open hour window update every 5 s (the
         // default, 60 s, suits a dashboard that polls once a minute).
         let suite = try EmbeddedSuite(
@@ -82,7 +82,7 @@ struct DemoCommand: AsyncParsableCommand {
             )
 
             // Only now: a child started after SIGINT/SIGTERM are set to be ignored would inherit that.
-            stop.onSignals()
+            stop.install()
             let observer = try Observer(bootstrap: bootstrap, partitions: partitions, logger: logger)
             var view = DemoView(
                 bootstrap: bootstrap,
@@ -143,8 +143,9 @@ struct DemoCommand: AsyncParsableCommand {
         }
     }
 
+    /// A status line on standard error; a closed stream is not an error here (see TerminationSignals).
     private func status(_ text: String) {
-        FileHandle.standardError.write(Data("\(text)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("\(text)\n".utf8))
     }
 }
 

@@ -53,45 +53,9 @@ struct DevBrokerCommand: AsyncParsableCommand {
                     .utf8
             )
         )
-        let signal = await waitForTerminationSignal()
+        let signal = await TerminationSignals().wait()
         FileHandle.standardError.write(Data("\(signal) received, stopping\n".utf8))
         cluster.shutdown()
         if let bootstrapFile { try? FileManager.default.removeItem(atPath: bootstrapFile) }
     }
-}
-
-/// Suspends until SIGINT or SIGTERM arrives and returns its name.
-func waitForTerminationSignal() async -> String {
-    await withCheckedContinuation { continuation in
-        let queue = DispatchQueue(label: "tandem.signals")
-        let resumed = ResumeOnce(continuation)
-        var sources: [any DispatchSourceSignal] = []
-        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { resumed.resume(name) }
-            source.resume()
-            sources.append(source)
-        }
-        // The sources live as long as the process waits.
-        SignalSources.keep(sources)
-    }
-}
-
-private final class ResumeOnce: @unchecked Sendable {
-    private var continuation: CheckedContinuation<String, Never>?
-    private let lock = NSLock()
-    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
-    func resume(_ value: String) {
-        lock.lock()
-        let continuation = self.continuation
-        self.continuation = nil
-        lock.unlock()
-        continuation?.resume(returning: value)
-    }
-}
-
-private enum SignalSources {
-    nonisolated(unsafe) static var retained: [any DispatchSourceSignal] = []
-    static func keep(_ sources: [any DispatchSourceSignal]) { retained += sources }
 }

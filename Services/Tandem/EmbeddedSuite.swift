@@ -85,7 +85,7 @@ final class EmbeddedSuite: @unchecked Sendable {
     /// Waits until every service answers `/health/ready` (partitions assigned, state restored).
     func waitUntilReady(
         timeout: Duration = .seconds(90),
-        stop: StopFlag? = nil,
+        stop: TerminationSignals? = nil,
         status: (String) -> Void
     )
         async throws
@@ -117,25 +117,6 @@ final class EmbeddedSuite: @unchecked Sendable {
     func shutdown(timeout: Duration = .seconds(12)) async {
         await stopServices(timeout: timeout)
         cluster.shutdown()
-    }
-}
-
-/// SIGINT, SIGTERM or SIGHUP (the terminal went away) seen.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set = false
-    private var sources: [any DispatchSourceSignal] = []
-
-    var isSet: Bool { lock.withLock { set } }
-
-    func onSignals() {
-        for number in [SIGINT, SIGTERM, SIGHUP] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [weak self] in self?.lock.withLock { self?.set = true } }
-            source.resume()
-            sources.append(source)
-        }
     }
 }
 

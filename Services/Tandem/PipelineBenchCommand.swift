@@ -73,8 +73,8 @@ struct PipelineBenchCommand: AsyncParsableCommand {
             status: status
         )
         // Only now: a child started after SIGINT/SIGTERM are set to be ignored would inherit that.
-        let stop = StopFlag()
-        stop.onSignals()
+        let stop = TerminationSignals(supervising: true)
+        stop.install()
         let result: PipelineResult
         do {
             try await suite.waitUntilReady(stop: stop, status: status)
@@ -105,8 +105,9 @@ struct PipelineBenchCommand: AsyncParsableCommand {
         if json { print(try result.json()) }
     }
 
+    /// A status line on standard error; a closed stream is not an error here (see TerminationSignals).
     private func status(_ text: String) {
-        FileHandle.standardError.write(Data("\(text)\n".utf8))
+        try? FileHandle.standardError.write(contentsOf: Data("\(text)\n".utf8))
     }
 }
 
@@ -224,13 +225,13 @@ struct PipelineResult {
 /// The phases of one bench run against a started, ready suite.
 struct PipelineRun {
     let suite: EmbeddedSuite
-    let stop: StopFlag
+    let stop: TerminationSignals
     let status: (String) -> Void
     let producer: KafkaProducer
     let progress: GroupProgress
     let outputs: OutputWatch
 
-    init(suite: EmbeddedSuite, stop: StopFlag, logger: Logger, status: @escaping (String) -> Void) throws {
+    init(suite: EmbeddedSuite, stop: TerminationSignals, logger: Logger, status: @escaping (String) -> Void) throws {
         self.suite = suite
         self.stop = stop
         self.status = status

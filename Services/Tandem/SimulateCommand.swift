@@ -83,7 +83,7 @@ struct SimulateCommand: AsyncParsableCommand {
             invalidShare: invalidShare,
             historyMonths: historyMonths
         )
-        let stop = StopSignal()
+        let stop = TerminationSignals()
         stop.install()
         let producer = try KafkaProducer(configuration: ["bootstrap.servers": brokers], logger: logger)
         let deliveries = DeliveryCounter()
@@ -179,7 +179,7 @@ struct SimulateCommand: AsyncParsableCommand {
                 lastProgressCount = total
             }
         }
-        if let signal = stop.name {
+        if let signal = stop.received {
             FileHandle.standardError.write(Data("\(signal) received, stopping\n".utf8))
         }
         let liveSeconds = liveStart.map { (clock.now - $0).seconds } ?? 0
@@ -221,30 +221,6 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         if failed > 0 || flushError != nil { throw ExitCode(1) }
     }
-}
-
-/// Set once SIGINT or SIGTERM arrives; the simulation loop checks it between batches.
-private final class StopSignal: Sendable {
-    private let signalName = Mutex<String?>(nil)
-
-    var isSet: Bool { signalName.withLock { $0 != nil } }
-    var name: String? { signalName.withLock { $0 } }
-
-    func install() {
-        let queue = DispatchQueue(label: "tandem.simulate.signals")
-        for (number, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [self] in signalName.withLock { if $0 == nil { $0 = name } } }
-            source.resume()
-            SimulateSignalSources.keep(source)
-        }
-    }
-}
-
-private enum SimulateSignalSources {
-    nonisolated(unsafe) static var retained: [any DispatchSourceSignal] = []
-    static func keep(_ source: any DispatchSourceSignal) { retained.append(source) }
 }
 
 /// Waits for every batch's acknowledgements and counts them.
