@@ -188,9 +188,16 @@ let package = Package(
             path: "Services/Tandem",
             swiftSettings: strictSwift
         ),
+        // Helpers every test target shares (waiting for a condition with a deadline).
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "KafkaTests",
             dependencies: [
+                "TestSupport",
                 "Kafka",
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -200,6 +207,7 @@ let package = Package(
         .testTarget(
             name: "ServiceKitTests",
             dependencies: [
+                "TestSupport",
                 "ServiceKit",
                 "Kafka",
                 "Models",
@@ -211,6 +219,7 @@ let package = Package(
         .testTarget(
             name: "IntakeTests",
             dependencies: [
+                "TestSupport",
                 "Intake", "ServiceKit", "Models", "Kafka", "Simulator", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/IntakeTests",
@@ -219,6 +228,7 @@ let package = Package(
         .testTarget(
             name: "SegmentationTests",
             dependencies: [
+                "TestSupport",
                 "Segmentation", "ServiceKit", "Models", "Kafka", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/SegmentationTests",
@@ -227,6 +237,7 @@ let package = Package(
         .testTarget(
             name: "LeadsTests",
             dependencies: [
+                "TestSupport",
                 "Leads", "ServiceKit", "Models", "Kafka", "Simulator", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/LeadsTests",
@@ -242,7 +253,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SimulatorTests",
-            dependencies: ["Simulator", "Models", "Kafka", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "TestSupport", "Simulator", "Models", "Kafka", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Tests/SimulatorTests",
             swiftSettings: strictSwift
         ),
@@ -256,6 +269,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                "TestSupport",
                 "Models",
                 "Kafka",
                 "Simulator",

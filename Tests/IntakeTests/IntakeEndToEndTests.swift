@@ -4,6 +4,7 @@ import Kafka
 import Logging
 import Models
 import ServiceKit
+import TestSupport
 import Testing
 
 /// SPEC §2's promise on the embedded broker: every raw record ends as an output, a counted
@@ -121,9 +122,8 @@ struct IntakeEndToEndTests {
         #expect(try await producer.send(batch).allDelivered)
         await producer.close()
 
-        let deadline = ContinuousClock.now + .seconds(120)
-        while loop.counts.recordsIn < records.count, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("every record processed", timeout: .seconds(120)) {
+            loop.counts.recordsIn >= records.count
         }
         #expect(loop.counts.recordsIn == records.count)
 

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Models
+import TestSupport
 import Testing
 
 /// `tandem deadletters` against the real `tandem-intake` on a cluster the test owns.

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import TestSupport
 
 #if canImport(Glibc)
     import Glibc

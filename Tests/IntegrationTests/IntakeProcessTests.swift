@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import TestSupport
 import Testing
 
 /// The real `tandem-intake` binary, killed with SIGKILL in the middle of a stream.

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Models
+import TestSupport
 import Testing
 
 /// The real `tandem-kpi` binary, killed with SIGKILL in the middle of a 20,000-event stream and

@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import TestSupport
 import Testing
 
 /// The service kit under real process faults: `tandem probe` (a word counter on the kit) runs as

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Models
+import TestSupport
 import Testing
 
 /// The real `tandem-leads` binary killed with SIGKILL mid-stream and restarted: the same input

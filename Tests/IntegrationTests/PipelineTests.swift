@@ -3,6 +3,7 @@ import Kafka
 import Logging
 import Models
 import Simulator
+import TestSupport
 import Testing
 
 /// The four service executables as separate processes on the embedded broker, fed by the

@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Logging
 import Models
+import TestSupport
 import Testing
 
 /// The real `tandem-segmentation` binary: killed with SIGKILL mid-stream, and two instances in a group.

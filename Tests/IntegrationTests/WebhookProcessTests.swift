@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import TestSupport
 import Testing
 
 /// `POST /v1/interactions` on the real `tandem-intake` binary, on a cluster the test owns.

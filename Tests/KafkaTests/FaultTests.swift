@@ -1,4 +1,5 @@
 import Kafka
+import TestSupport
 import Testing
 
 /// Faults are injected into a cluster of the test's own, so that other tests never see them.

@@ -1,4 +1,5 @@
 import Kafka
+import TestSupport
 import Testing
 
 @Suite("consumer groups on the embedded broker", .timeLimit(.minutes(2)))

@@ -45,25 +45,6 @@ func consumerConfiguration(
     )
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Waits for a condition, checking it every few milliseconds, until `timeout` passes.
-func waitUntil(
-    _ what: String,
-    timeout: Duration = .seconds(30),
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    throw TimedOut(what: what)
-}
-
 /// A thread-safe box for what a background consumer task has seen.
 final class Collected<Value: Sendable>: Sendable {
     private let state: Mutex<Value>

@@ -4,6 +4,7 @@ import Leads
 import Logging
 import Models
 import ServiceKit
+import TestSupport
 import Testing
 
 /// The stories of the lead-handoff issue on the embedded broker: the real ``ProcessingLoop`` with

@@ -5,6 +5,7 @@ import Models
 import Segmentation
 import ServiceKit
 import Synchronization
+import TestSupport
 import Testing
 
 /// SPEC §3 on the embedded broker: the real ``ProcessingLoop`` with a ``SegmentationProcessor``.
@@ -209,18 +210,4 @@ struct SegmentationEndToEndTests {
 /// Milliseconds added to the wall clock.
 final class Skew: Sendable {
     let milliseconds = Atomic<Int64>(0)
-}
-
-func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    throw TimedOut(what: what)
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
 }

@@ -3,21 +3,12 @@ import Kafka
 import Logging
 import ServiceKit
 import Synchronization
+import TestSupport
 import Testing
 
 let quietLogger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
 func uniqueName(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8))" }
-
-func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    Issue.record("timed out waiting for \(what)")
-    throw CancellationError()
-}
 
 /// A test processor: counts words per key in a store, echoes each record upper-cased, and
 /// dead-letters any value that is not valid UTF-8 or says "poison".

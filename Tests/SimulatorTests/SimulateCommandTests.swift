@@ -4,6 +4,7 @@ import Logging
 import Models
 import Simulator
 import Synchronization
+import TestSupport
 import Testing
 
 /// `tandem simulate` as a separate process against an embedded cluster: what lands on each topic,
@@ -156,23 +157,4 @@ func tandemBinary() throws -> URL {
         throw TimedOut(what: "a tandem binary at \(binary.path): run `swift build` first")
     }
     return binary
-}
-
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting for \(what)" }
-}
-
-/// Waits for a condition, checking it every few milliseconds, until `timeout` passes.
-func waitUntil(
-    _ what: String,
-    timeout: Duration = .seconds(30),
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    throw TimedOut(what: what)
 }
