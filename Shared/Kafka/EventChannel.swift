@@ -35,6 +35,13 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
             condition.unlock()
             return nil
         }
+        return deliverAndUnlock(element)
+    }
+
+    /// With the lock held: counts `element`, hands it to the waiting reader or buffers it, and
+    /// unlocks. Returns its sequence number.
+    @discardableResult
+    private func deliverAndUnlock(_ element: Element) -> UInt64 {
         delivered += 1
         let sequence = delivered
         if let waiter {
@@ -86,15 +93,7 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
             condition.unlock()
             return
         }
-        delivered += 1
-        if let waiter {
-            self.waiter = nil
-            condition.unlock()
-            waiter.resume(returning: element)
-        } else {
-            buffer.append(element)
-            condition.unlock()
-        }
+        deliverAndUnlock(element)
     }
 
     /// True when the reader's next call returns at once (an event is buffered, or the channel finished).

@@ -49,8 +49,8 @@ public final class KafkaConsumer: Sendable {
     private let client: RDKafkaClient
     private let callbacks: ConsumerCallbacks
     private let channel: EventChannel<ConsumerEvent>
-    private let stopping = Flag()
-    private let closed = Flag()
+    private let stopping = AtomicFlag()
+    private let closed = AtomicFlag()
     private let pollThread: PollThread
     private let logger: Logger
 
@@ -106,7 +106,7 @@ public final class KafkaConsumer: Sendable {
     private static func pollLoop(
         client: RDKafkaClient,
         channel: EventChannel<ConsumerEvent>,
-        stopping: Flag,
+        stopping: AtomicFlag,
         batchSize: Int,
         idle: Duration?
     ) {
@@ -427,7 +427,7 @@ public final class KafkaConsumer: Sendable {
 final class ConsumerCallbacks: RDKafkaCallbacks, @unchecked Sendable {
     let channel: EventChannel<ConsumerEvent>
     /// Set once the consumer is closing: the final revocation is not waited for.
-    nonisolated(unsafe) var closing: Flag?
+    nonisolated(unsafe) var closing: AtomicFlag?
 
     init(logger: Logger, channel: EventChannel<ConsumerEvent>) {
         self.channel = channel

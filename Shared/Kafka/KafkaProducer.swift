@@ -26,7 +26,7 @@ public final class KafkaProducer: Sendable {
     private let callbacks: ProducerCallbacks
     private let space = SpaceSignal()
     private let topics = Mutex<[String: OpaquePointer]>([:])
-    private let stopped = Flag()
+    private let stopped = AtomicFlag()
     private let backPressureWaitCount = Atomic<Int>(0)
     private let pollThread: PollThread
     private let logger: Logger

@@ -98,7 +98,6 @@ public struct DeliveryReport: Sendable {
     public var isDelivered: Bool { error == nil }
 }
 
-/// How far a consumer is behind on one partition.
 /// How far a consumer group has committed one partition, against its high watermark.
 public struct PartitionProgress: Hashable, Sendable, CustomStringConvertible {
     public var topicPartition: TopicPartition

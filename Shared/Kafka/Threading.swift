@@ -33,16 +33,19 @@ final class SpaceSignal: Sendable {
     }
 }
 
-/// A one-way boolean shared with a poll thread.
-final class Flag: Sendable {
+/// A one-way boolean set on one thread or task and read on another (a poll thread's stop
+/// request; the service kit's "this batch is acknowledged").
+public final class AtomicFlag: Sendable {
     private let value = Atomic<Bool>(false)
 
-    var isSet: Bool { value.load(ordering: .acquiring) }
+    public init() {}
 
-    func set() { value.store(true, ordering: .releasing) }
+    public var isSet: Bool { value.load(ordering: .acquiring) }
+
+    public func set() { value.store(true, ordering: .releasing) }
 
     /// Sets the flag; true if this call set it.
-    func setOnce() -> Bool { !value.exchange(true, ordering: .acquiringAndReleasing) }
+    public func setOnce() -> Bool { !value.exchange(true, ordering: .acquiringAndReleasing) }
 }
 
 /// A dedicated OS thread running one blocking loop (librdkafka polling), joinable from async code.

@@ -153,7 +153,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         /// batch has completed: its offsets may be committed then.
         let acknowledged: Task<Void, any Error>
         /// Set once `acknowledged` has completed (it also wakes the loop's consumer then).
-        let done: Flag
+        let done: AtomicFlag
         /// Completes once the state changes are handed to the producer (after the outputs'
         /// acknowledgement and the previous batch's changes): the next batch's changes follow them.
         let changesEnqueued: Task<Delivery, any Error>
@@ -556,7 +556,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             _ = try await previousEnqueued?.value
             return await self.producer.enqueue(stateChanges)
         }
-        let done = Flag()
+        let done = AtomicFlag()
         let consumer = consumer
         let acknowledged = Task {
             defer {
@@ -742,13 +742,4 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         await consumer.close()
         await producer.close()
     }
-}
-
-/// A flag one task sets and another reads.
-final class Flag: Sendable {
-    private let value = Atomic<Bool>(false)
-
-    var isSet: Bool { value.load(ordering: .acquiring) }
-
-    func set() { value.store(true, ordering: .releasing) }
 }
