@@ -261,7 +261,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ModelsTests",
-            dependencies: ["Models", "Simulator"],
+            dependencies: ["TestSupport", "Models", "Simulator"],
             path: "Tests/ModelsTests",
             resources: [.copy("Fixtures")],
             swiftSettings: strictSwift

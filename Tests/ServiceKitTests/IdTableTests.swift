@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import ServiceKit
@@ -6,18 +7,7 @@ import Testing
 /// removals and age sweeps, with ids of every length (empty, colliding prefixes, non-ASCII).
 @Suite("id table")
 struct IdTableTests {
-    /// SplitMix64, so that a failure replays.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    }
+    static func int(_ random: inout SplitMix64, _ bound: Int) -> Int { Int(random.next() % UInt64(bound)) }
 
     static func id(_ number: Int) -> [UInt8] {
         switch number % 5 {
@@ -30,14 +20,14 @@ struct IdTableTests {
     }
 
     @Test func behavesAsADictionaryUnderRandomOperations() {
-        var random = Random(state: 2026)
+        var random = SplitMix64(seed: 2026)
         let table = IdTable()
         var model: [[UInt8]: IdTable.Entry] = [:]
         for step in 0..<200_000 {
-            let id = Self.id(random.int(20_000))
-            let entry = IdTable.Entry(eventTime: Int64(random.int(1000)), offset: Int64(step))
+            let id = Self.id(Self.int(&random, 20_000))
+            let entry = IdTable.Entry(eventTime: Int64(Self.int(&random, 1000)), offset: Int64(step))
             id.withUnsafeBytes { id in
-                switch random.int(10) {
+                switch Self.int(&random, 10) {
                 case 0..<4:
                     let existing = table.insertIfAbsent(id, entry)
                     #expect(existing == model[Array(id)])
@@ -53,7 +43,7 @@ struct IdTableTests {
             }
             if step % 20_000 == 19_999 {
                 // An age sweep, as expiry does.
-                let cutoff = Int64(random.int(300))
+                let cutoff = Int64(Self.int(&random, 300))
                 let removed = table.removeAll { $0.eventTime <= cutoff }
                 let before = model.count
                 model = model.filter { $0.value.eventTime > cutoff }
