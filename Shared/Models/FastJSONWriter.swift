@@ -86,8 +86,29 @@ struct FastJSONWriter {
     private mutating func bytes(_ source: UnsafeBufferPointer<UInt8>) {
         assert(count + source.count <= capacity)
         guard let address = source.baseAddress else { return }
-        (base + count).update(from: address, count: source.count)
-        count += source.count
+        let length = source.count
+        if length <= 16 {
+            // Most copies are short (names, numbers, ids): two overlapping loads and stores
+            // instead of a call to memmove.
+            let from = UnsafeRawPointer(address)
+            let to = UnsafeMutableRawPointer(base + count)
+            if length >= 8 {
+                let head = from.loadUnaligned(as: UInt64.self)
+                let tail = from.loadUnaligned(fromByteOffset: length - 8, as: UInt64.self)
+                to.storeBytes(of: head, as: UInt64.self)
+                to.storeBytes(of: tail, toByteOffset: length - 8, as: UInt64.self)
+            } else if length >= 4 {
+                let head = from.loadUnaligned(as: UInt32.self)
+                let tail = from.loadUnaligned(fromByteOffset: length - 4, as: UInt32.self)
+                to.storeBytes(of: head, as: UInt32.self)
+                to.storeBytes(of: tail, toByteOffset: length - 4, as: UInt32.self)
+            } else {
+                for index in 0..<length { (base + count)[index] = address[index] }
+            }
+        } else {
+            (base + count).update(from: address, count: length)
+        }
+        count += length
     }
 
     @inline(__always)
@@ -181,6 +202,7 @@ struct FastJSONWriter {
             integer(Int64(value))
             return
         }
+        if shortDecimal(value) { return }
         var text = value.description
         text.withUTF8 { utf8 in
             // Foundation drops a trailing ".0": 310.0 is written 310, 1e+20 stays 1e+20.
@@ -189,6 +211,47 @@ struct FastJSONWriter {
             bytes(UnsafeBufferPointer(rebasing: utf8[0..<count]))
         }
     }
+
+    /// Writes a double with a fraction that is a short decimal the way `description` writes it,
+    /// without formatting a Double; false (nothing written) for any other.
+    ///
+    /// `description` writes the shortest digits that read back as the same double (the closest
+    /// to it when several are as short), positionally for magnitudes 10⁻⁴ up to 2⁵³. Here: the
+    /// fewest fractional digits k (1…15) for which a k-digit decimal n / 10ᵏ reads back as the
+    /// value, in 10⁻³…10¹⁵. Reading back is one division of exact operands (n < 2⁵³, 10ᵏ ≤ 10¹⁵),
+    /// correctly rounded as a parser rounds. While value·10ᵏ < 2⁵⁰, k-digit decimals are more
+    /// than four units in the last place of the value apart, so at most one reads back, and it
+    /// is the rounded product (less than ⅛ + 1⁄16 from the exact one); beyond, it declines.
+    @inline(__always)
+    private mutating func shortDecimal(_ value: Double) -> Bool {
+        let magnitude = abs(value)
+        guard magnitude >= 1e-3, magnitude < 1e15 else { return false }
+        for k in 1...15 {
+            let scale = Self.powersOfTen[k]
+            let product = magnitude * scale
+            guard product < 1_125_899_906_842_624 else { return false }
+            let candidate = product.rounded()
+            guard candidate / scale == magnitude else { continue }
+            let digits = UInt64(candidate)
+            if digits % 10 == 0 { return false }
+            let unit = UInt64(scale)
+            if value < 0 { byte(UInt8(ascii: "-")) }
+            integer(Int64(digits / unit))
+            byte(UInt8(ascii: "."))
+            var fraction = digits % unit
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { buffer in
+                for index in stride(from: k - 1, through: 0, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(fraction % 10)
+                    fraction /= 10
+                }
+                bytes(UnsafeBufferPointer(rebasing: buffer[0..<k]))
+            }
+            return true
+        }
+        return false
+    }
+
+    private static let powersOfTen: [Double] = (0...15).map { (0..<$0).reduce(1.0) { value, _ in value * 10 } }
 
     /// A date the caller has checked with ``FastJSONWriter/millis(_:)``.
     mutating func field(_ key: StaticString, millis: Int64) {
@@ -302,6 +365,12 @@ struct FastJSONWriter {
         }
         if utf8.count > mark { bytes(UnsafeBufferPointer(rebasing: utf8[mark..<utf8.count])) }
         byte(UInt8(ascii: "\""))
+    }
+
+    /// `"key":` and a value already written as JSON.
+    mutating func field(_ key: StaticString, json: [UInt8]) {
+        self.key(key)
+        json.withUnsafeBufferPointer { bytes($0) }
     }
 
     /// `"key":` and a string given as valid UTF-8 bytes.

@@ -82,18 +82,19 @@ public final class InteractionTranscoder {
             let occurredAt = FastTimestamp.parseMilliseconds(slots[RawField.occurredAt.rawValue].string),
             Self.encodable.contains(occurredAt), Self.encodable.contains(receivedAt),
             occurredAt - receivedAt < Self.futureLimit,
-            let channelName = utf8(.channel), let channel = Channel(alias: Self.string(channelName)),
-            let kindName = utf8(.kind), let kind = Self.member(kindName, of: Self.kinds)
+            let channelName = utf8(.channel), let channel = Channel(aliasUTF8: channelName),
+            let kindName = utf8(.kind), let kind = Self.kinds.value(kindName)
         else { return nil }
+        let names = Self.channels.first { $0.channel == channel }!
         let customerId = utf8(.customerId)
         if let customerId {
             guard Self.scalars(customerId, within: 64) else { return nil }
-        } else if kind != .opinion {
+        } else if kind.value != .opinion {
             return nil
         }
-        var department: Department?
+        var department: Named<Department>?
         if let name = utf8(.department) {
-            guard let known = Self.member(name, of: Self.departments) else { return nil }
+            guard let known = Self.departments.value(name) else { return nil }
             department = known
         }
         if let value = double(.waitSeconds), !(value >= 0) { return nil }
@@ -131,16 +132,16 @@ public final class InteractionTranscoder {
             writer.field("attributes", attributes)
             if let value = utf8(.brand) { writer.field("brand", utf8: value) }
             if let value = utf8(.campaignId) { writer.field("campaignId", utf8: value) }
-            writer.field("channel", channel.rawValue)
-            writer.field("channelGroup", channel.channelGroup.rawValue)
+            writer.field("channel", json: names.name)
+            writer.field("channelGroup", json: names.group)
             writer.field("csat", int(.csat))
             if let customerId { writer.field("customerId", utf8: customerId) }
-            writer.field("department", department?.rawValue)
+            if let department { writer.field("department", json: department.json) }
             writer.field("effort", int(.effort))
             writer.field("escalation", channel.isEscalation)
             writer.field("eventId", utf8: eventId)
             writer.field("handleSeconds", double(.handleSeconds))
-            writer.field("kind", kind.rawValue)
+            writer.field("kind", json: kind.json)
             writer.field("nps", int(.nps))
             writer.field("occurredAt", millis: occurredAt)
             if let value = utf8(.queue) { writer.field("queue", utf8: value) }
@@ -210,14 +211,25 @@ public final class InteractionTranscoder {
         return count <= maximum
     }
 
-    /// The kinds and the departments by their raw values' bytes: a record's are matched without
-    /// making a string (as the reference's `init(rawValue:)` matches them: exactly).
-    private static let kinds = InteractionKind.allCases.map { (Array($0.rawValue.utf8), $0) }
-    private static let departments = Department.allCases.map { (Array($0.rawValue.utf8), $0) }
+    /// A name written from a table: its value and its JSON (quoted), so that records are matched
+    /// and written without making a string.
+    private struct Named<Value: Sendable>: Sendable {
+        var value: Value
+        var json: [UInt8]
 
-    private static func member<T>(_ bytes: UnsafeBufferPointer<UInt8>, of members: [([UInt8], T)]) -> T? {
-        for (name, member) in members where name.count == bytes.count && name.elementsEqual(bytes) { return member }
-        return nil
+        init(_ name: String, _ value: Value) {
+            self.value = value
+            json = Array("\"\(name)\"".utf8)
+        }
+    }
+
+    /// The kinds and the departments by their raw values' bytes (matched as the reference's
+    /// `init(rawValue:)` matches them: exactly; every one is short enough for the table).
+    private static let kinds = NameTable(InteractionKind.allCases.map { ($0.rawValue, Named($0.rawValue, $0)) })
+    private static let departments = NameTable(Department.allCases.map { ($0.rawValue, Named($0.rawValue, $0)) })
+    /// Each channel's name and group as written (plain ASCII: no escapes).
+    private static let channels = Channel.allCases.map {
+        (channel: $0, name: Named($0.rawValue, $0).json, group: Named($0.channelGroup.rawValue, $0).json)
     }
 
     @inline(__always)

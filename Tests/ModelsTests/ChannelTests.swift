@@ -44,10 +44,17 @@ struct ChannelTests {
     ])
     func aliases(alias: String, expected: Channel) {
         #expect(Channel(alias: alias) == expected)
+        #expect(Self.fromUTF8(alias) == expected)
     }
 
     @Test(arguments: ["", "   ", "fax", "wechat official pay", "12306", "phone1", "微"])
     func unknownAliases(alias: String) {
         #expect(Channel(alias: alias) == nil)
+        #expect(Self.fromUTF8(alias) == nil)
+    }
+
+    static func fromUTF8(_ alias: String) -> Channel? {
+        var alias = alias
+        return alias.withUTF8 { Channel(aliasUTF8: $0) }
     }
 }

@@ -86,6 +86,28 @@ struct FastJSONEncoderTests {
         }
     }
 
+    /// Doubles with a fraction are written without formatting a Double when they are short
+    /// decimals: decimals of 1…17 digits at every position, their neighbours one bit away (the
+    /// shortest digits of those are long), random bit patterns and halfway cases.
+    @Test func shortDecimalsAreFormattedAlike() {
+        var generator = RecordGenerator(seed: 0xDEC1)
+        var values: [Double] = [0.001, 0.000_999_999_999_999_9, 1e15 - 0.5, 999_999_999_999_999.9, 0.5, 12.25]
+        for _ in 0..<4000 {
+            let digits = generator.int(1..<18)
+            var mantissa: UInt64 = 0
+            for _ in 0..<digits { mantissa = mantissa * 10 + UInt64(generator.int(0..<10)) }
+            let decimal = Double("\(mantissa)e-\(generator.int(0..<19))")!
+            values += [decimal, decimal.nextUp, decimal.nextDown, decimal + 0.5]
+            values.append(Double(bitPattern: 0x3F50_0000_0000_0000 + generator.next() % 0x0130_0000_0000_0000))
+        }
+        for value in values {
+            var raw = validRaw()
+            raw.waitSeconds = value
+            raw.sentiment = -value
+            Self.check(raw)
+        }
+    }
+
     @Test func timestampsAreFormattedAlikeUpToTheYearLimits() {
         let seconds: [Double] = [
             0, -0.0005, 0.0005, -0.0004999, 1_795_595_400.123_4, 1_795_595_400.123_5, -1, -86_400.000_5,
