@@ -42,8 +42,149 @@ public enum PIIMasker {
 
     /// The masked UTF-8 bytes of a text, or nil when it has nothing to mask.
     public static func mask(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        guard needsScan(bytes) else { return nil }
-        return maskBytes(bytes)
+        Scanner().mask(utf8: bytes)
+    }
+
+    /// Masks texts one after another, reusing its working storage: per masked text the only
+    /// allocation is the result. One per thread.
+    public final class Scanner {
+        private var storage = Matches()
+
+        public init() {}
+
+        /// The masked UTF-8 bytes of a text, or nil when it has nothing to mask.
+        public func mask(utf8 bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+            guard needsScan(bytes) else { return nil }
+            // The work is done on a local value (a class property would be checked for
+            // exclusive access at every use); the storage goes back for the next text.
+            var matches = Matches()
+            swap(&matches, &storage)
+            defer { swap(&matches, &storage) }
+            return matches.mask(bytes)
+        }
+    }
+
+    /// What was found in a text: its e-mail addresses first, in order, then its numbers, in order.
+    struct Matches {
+        private var spans: [Span] = []
+        private var chain: [Group] = []
+
+        mutating func mask(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+            spans.removeAll(keepingCapacity: true)
+            emailSpans(bytes, into: &spans)
+            let emails = spans.count
+            numberSpans(bytes, emails: emails)
+            guard !spans.isEmpty else { return nil }
+            // Numbers never overlap an address: one merge of the two ordered lists.
+            var output: [UInt8] = []
+            output.reserveCapacity(bytes.count)
+            var position = 0
+            var email = 0
+            var number = emails
+            while email < emails || number < spans.count {
+                let next: Span
+                if number == spans.count || (email < emails && spans[email].start < spans[number].start) {
+                    next = spans[email]
+                    email += 1
+                } else {
+                    next = spans[number]
+                    number += 1
+                }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<next.start]))
+                next.write(bytes, into: &output)
+                position = next.end
+            }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<bytes.count]))
+            return output
+        }
+
+        /// Phone and ID numbers outside the e-mail spans (the first `emails` of ``spans``).
+        private mutating func numberSpans(_ bytes: UnsafeBufferPointer<UInt8>, emails: Int) {
+            chain.removeAll(keepingCapacity: true)
+            var index = 0
+            var nextEmail = 0
+            while index < bytes.count {
+                if nextEmail < emails, index >= spans[nextEmail].start {
+                    matchChain(bytes)
+                    index = spans[nextEmail].end
+                    nextEmail += 1
+                    continue
+                }
+                guard isDigit(bytes[index]) else {
+                    index += 1
+                    continue
+                }
+                var end = index
+                while end < bytes.count, isDigit(bytes[end]) { end += 1 }
+                if nextEmail < emails, end > spans[nextEmail].start { end = spans[nextEmail].start }
+                let x =
+                    end < bytes.count && (bytes[end] == upperX || bytes[end] == lowerX)
+                    && (end + 1 == bytes.count || !isAlphanumeric(bytes[end + 1]))
+                let group = Group(start: index, end: end, x: x)
+                // A group continues the chain when one space or dash separates it from the previous one.
+                if let last = chain.last, !last.x, last.end + 1 == index,
+                    bytes[last.end] == space || bytes[last.end] == dash
+                {
+                    chain.append(group)
+                } else {
+                    matchChain(bytes)
+                    chain.append(group)
+                }
+                index = end
+            }
+            matchChain(bytes)
+        }
+
+        /// Finds phone and ID numbers made of whole consecutive groups of ``chain``, left to
+        /// right, and empties the chain.
+        private mutating func matchChain(_ bytes: UnsafeBufferPointer<UInt8>) {
+            defer { chain.removeAll(keepingCapacity: true) }
+            var first = 0
+            while first < chain.count {
+                var total = 0
+                var matched = false
+                for last in first..<chain.count {
+                    total += chain[last].count
+                    if total > 18 { break }
+                    let x = chain[last].x
+                    if total == 11 || total == 13 || total == 17 || total == 18 {
+                        let start = chain[first].start
+                        var span: Span?
+                        if total == 11, !x, isMobile(digit(0, from: first, bytes), digit(1, from: first, bytes)) {
+                            span = Span(start: start, end: chain[last].end, keep: 3, tail: 4)
+                        } else if total == 13, first == last, !x, bytes[start] == eight, bytes[start + 1] == six,
+                            isMobile(bytes[start + 2], bytes[start + 3])
+                        {
+                            span = Span(start: start, end: chain[last].end, keep: 5, tail: 4)
+                        } else if (total == 18 && !x) || (total == 17 && x) {
+                            span = Span(start: start, end: chain[last].end + (x ? 1 : 0), keep: 6, tail: 4, x: x)
+                        }
+                        if let span {
+                            spans.append(span)
+                            matched = true
+                        }
+                    }
+                    if matched {
+                        first = last + 1
+                        break
+                    }
+                    // A group followed by an X ends what can be matched from `first`.
+                    if x { break }
+                }
+                if !matched { first += 1 }
+            }
+        }
+
+        /// The digit `offset` digits into the chain from its group `group` on.
+        private func digit(_ offset: Int, from group: Int, _ bytes: UnsafeBufferPointer<UInt8>) -> UInt8 {
+            var offset = offset
+            var group = group
+            while offset >= chain[group].count {
+                offset -= chain[group].count
+                group += 1
+            }
+            return bytes[chain[group].start + offset]
+        }
     }
 
     /// True when the text may contain something to mask: a digit or an `@`.
@@ -76,37 +217,57 @@ public enum PIIMasker {
         return belowTop & ~word & aboveBottom & (ones &* 0x80) != 0
     }
 
-    /// A replacement of `bytes[start..<end]`.
+    /// Something to mask: `bytes[start..<end]`, written masked by ``write(_:into:)``.
     struct Span {
+        enum Kind {
+            /// An e-mail address whose `@` is at `at`: its first character, `***@`, its domain.
+            case email(at: Int)
+            /// A number: its characters (digits, then an `X` when `x`; the separators between
+            /// digit groups are dropped), the first `keep` and the last `tail` as they are, a
+            /// `*` for each between.
+            case number(keep: Int, tail: Int, x: Bool)
+        }
+
         var start: Int
         var end: Int
-        var replacement: [UInt8]
-    }
+        var kind: Kind
 
-    /// The masked text, or nil when nothing was found.
-    static func maskBytes(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        var spans = emailSpans(bytes)
-        let emails = spans
-        numberSpans(bytes, skipping: emails, into: &spans)
-        guard !spans.isEmpty else { return nil }
-        spans.sort { $0.start < $1.start }
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count)
-        var position = 0
-        for span in spans {
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<span.start]))
-            output.append(contentsOf: span.replacement)
-            position = span.end
+        init(email start: Int, at: Int, end: Int) {
+            self.start = start
+            self.end = end
+            kind = .email(at: at)
         }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<bytes.count]))
-        return output
+
+        init(start: Int, end: Int, keep: Int, tail: Int, x: Bool = false) {
+            self.start = start
+            self.end = end
+            kind = .number(keep: keep, tail: tail, x: x)
+        }
+
+        func write(_ bytes: UnsafeBufferPointer<UInt8>, into output: inout [UInt8]) {
+            switch kind {
+            case .email(let at):
+                output.append(bytes[start])
+                output.append(contentsOf: "***@".utf8)
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(at + 1)..<end]))
+            case .number(let keep, let tail, let x):
+                var digits = 0
+                for index in start..<end where isDigit(bytes[index]) { digits += 1 }
+                let characters = digits + (x ? 1 : 0)
+                var written = 0
+                for index in start..<end where isDigit(bytes[index]) {
+                    output.append(written < keep || written >= characters - tail ? bytes[index] : star)
+                    written += 1
+                }
+                if x { output.append(upperX) }
+            }
+        }
     }
 
     // MARK: E-mail
 
     /// Every e-mail address, in order.
-    static func emailSpans(_ bytes: UnsafeBufferPointer<UInt8>) -> [Span] {
-        var spans: [Span] = []
+    static func emailSpans(_ bytes: UnsafeBufferPointer<UInt8>, into spans: inout [Span]) {
         var index = 0
         var floor = 0  // an address's local part may not reach back into the previous one
         while index < bytes.count {
@@ -123,17 +284,13 @@ public enum PIIMasker {
             while end < bytes.count, isDomain(bytes[end]) { end += 1 }
             while end > index + 1, bytes[end - 1] == dot || bytes[end - 1] == dash { end -= 1 }
             if start < index, isDomainName(bytes, from: index + 1, to: end) {
-                var replacement: [UInt8] = [bytes[start]]
-                replacement.append(contentsOf: "***@".utf8)
-                replacement.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[(index + 1)..<end]))
-                spans.append(Span(start: start, end: end, replacement: replacement))
+                spans.append(Span(email: start, at: index, end: end))
                 floor = end
                 index = end
             } else {
                 index += 1
             }
         }
-        return spans
     }
 
     /// A domain: labels separated by single dots, not starting with a dot, the last label at
@@ -160,107 +317,10 @@ public enum PIIMasker {
         var count: Int { end - start }
     }
 
-    /// Phone and ID numbers outside the e-mail spans.
-    static func numberSpans(_ bytes: UnsafeBufferPointer<UInt8>, skipping emails: [Span], into spans: inout [Span]) {
-        var chain: [Group] = []
-        var index = 0
-        var nextEmail = 0
-        while index < bytes.count {
-            if nextEmail < emails.count, index >= emails[nextEmail].start {
-                matchChain(chain, bytes, into: &spans)
-                chain.removeAll(keepingCapacity: true)
-                index = emails[nextEmail].end
-                nextEmail += 1
-                continue
-            }
-            guard isDigit(bytes[index]) else {
-                index += 1
-                continue
-            }
-            var end = index
-            while end < bytes.count, isDigit(bytes[end]) { end += 1 }
-            if nextEmail < emails.count, end > emails[nextEmail].start { end = emails[nextEmail].start }
-            let x =
-                end < bytes.count && (bytes[end] == upperX || bytes[end] == lowerX)
-                && (end + 1 == bytes.count || !isAlphanumeric(bytes[end + 1]))
-            let group = Group(start: index, end: end, x: x)
-            // A group continues the chain when one space or dash separates it from the previous one.
-            if let last = chain.last, !last.x, last.end + 1 == index,
-                bytes[last.end] == space || bytes[last.end] == dash
-            {
-                chain.append(group)
-            } else {
-                matchChain(chain, bytes, into: &spans)
-                chain.removeAll(keepingCapacity: true)
-                chain.append(group)
-            }
-            index = end
-        }
-        matchChain(chain, bytes, into: &spans)
-    }
-
-    /// Finds phone and ID numbers made of whole consecutive groups of a chain, left to right.
-    static func matchChain(_ chain: [Group], _ bytes: UnsafeBufferPointer<UInt8>, into spans: inout [Span]) {
-        var first = 0
-        while first < chain.count {
-            var total = 0
-            var matched = false
-            for last in first..<chain.count {
-                total += chain[last].count
-                if total > 18 { break }
-                let x = chain[last].x
-                if total == 11 || total == 13 || total == 17 || total == 18 {
-                    var digits = collectDigits(chain[first...last], bytes)
-                    var end = chain[last].end
-                    var replacement: [UInt8]?
-                    if total == 11, !x, isMobile(digits, at: 0) {
-                        replacement = masked(digits, keep: 3, 4)
-                    } else if total == 13, first == last, !x, digits[0] == eight, digits[1] == six,
-                        isMobile(digits, at: 2)
-                    {
-                        replacement = Array(digits[0..<2]) + masked(Array(digits[2...]), keep: 3, 4)
-                    } else if (total == 18 && !x) || (total == 17 && x) {
-                        if x {
-                            digits.append(upperX)
-                            end += 1
-                        }
-                        replacement = masked(digits, keep: 6, 4)
-                    }
-                    if let replacement {
-                        spans.append(Span(start: chain[first].start, end: end, replacement: replacement))
-                        matched = true
-                    }
-                }
-                if matched {
-                    first = last + 1
-                    break
-                }
-                // A group followed by an X ends what can be matched from `first`.
-                if x { break }
-            }
-            if !matched { first += 1 }
-        }
-    }
-
     /// `1` then `3`–`9`.
     @inline(__always)
-    static func isMobile(_ digits: [UInt8], at index: Int) -> Bool {
-        digits[index] == one && digits[index + 1] >= three && digits[index + 1] <= nine
-    }
-
-    static func collectDigits(_ groups: ArraySlice<Group>, _ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
-        var digits: [UInt8] = []
-        digits.reserveCapacity(18)
-        for group in groups { digits.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[group.start..<group.end])) }
-        return digits
-    }
-
-    /// The first `head` and last `tail` characters with one `*` for each character between.
-    static func masked(_ characters: [UInt8], keep head: Int, _ tail: Int) -> [UInt8] {
-        var result = Array(characters[0..<head])
-        result.append(contentsOf: repeatElement(star, count: characters.count - head - tail))
-        result.append(contentsOf: characters[(characters.count - tail)...])
-        return result
+    static func isMobile(_ first: UInt8, _ second: UInt8) -> Bool {
+        first == one && second >= three && second <= nine
     }
 
     // MARK: Bytes
