@@ -40,12 +40,21 @@ public final class ConsumerBatch: RandomAccessCollection, @unchecked Sendable {
     /// offset in the batch plus one (Kafka commits the next offset to read).
     public var nextOffsets: [TopicPartitionOffset] {
         // Keyed by topic handle and partition: no topic-name string per record.
+        // Records come in runs of one partition: the dictionary is touched once per run.
         var latest: [PartitionKey: Int64] = [:]
+        var run: PartitionKey?
+        var runLatest: Int64 = -1
         for index in 0..<count {
             let message = messages[index]!.pointee
             let key = PartitionKey(topic: UnsafeRawPointer(message.rkt), partition: message.partition)
-            latest[key] = Swift.max(latest[key] ?? -1, message.offset)
+            if key != run {
+                if let run { latest[run] = Swift.max(latest[run] ?? -1, runLatest) }
+                run = key
+                runLatest = -1
+            }
+            runLatest = Swift.max(runLatest, message.offset)
         }
+        if let run { latest[run] = Swift.max(latest[run] ?? -1, runLatest) }
         return latest.map { key, offset in
             TopicPartitionOffset(
                 topic: String(cString: rd_kafka_topic_name(OpaquePointer(key.topic))),

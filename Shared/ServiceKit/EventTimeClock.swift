@@ -33,18 +33,21 @@ public struct EventTimeClock<TimerKey: Hashable & Sendable>: Sendable {
 
     /// Records an event's time; event time never goes backwards.
     public mutating func observe(partition: Int32, eventTime: Int64, wallNow: Int64) {
-        if var clock = partitions[partition] {
-            clock.eventTime = max(clock.eventTime, eventTime)
-            clock.lastEventTime = clock.eventTime
-            clock.lastEventWall = wallNow
-            partitions[partition] = clock
-        } else {
-            partitions[partition] = PartitionClock(
-                eventTime: eventTime,
-                lastEventTime: eventTime,
-                lastEventWall: wallNow
-            )
-        }
+        // In place: one lookup, and the partition's timers are not copied.
+        Self.observe(
+            &partitions[
+                partition,
+                default: PartitionClock(eventTime: eventTime, lastEventTime: eventTime, lastEventWall: wallNow)
+            ],
+            eventTime: eventTime,
+            wallNow: wallNow
+        )
+    }
+
+    private static func observe(_ clock: inout PartitionClock, eventTime: Int64, wallNow: Int64) {
+        clock.eventTime = max(clock.eventTime, eventTime)
+        clock.lastEventTime = clock.eventTime
+        clock.lastEventWall = wallNow
     }
 
     /// Moves idle partitions' event time on by the wall clock.

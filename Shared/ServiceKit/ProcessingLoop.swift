@@ -375,6 +375,9 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         var runLength = 0
         let shards = processors.count
         var indices: [[Int]] = Array(repeating: [], count: shards)
+        // Input bytes per shard: the output batch's buffer is reserved from them (outputs are
+        // mostly about as large as their inputs), so it is not grown by copying.
+        var valueBytes = [Int](repeating: 0, count: shards)
         if shards > 1 {
             for shard in 0..<shards { indices[shard].reserveCapacity(batch.count / shards + 16) }
         }
@@ -387,7 +390,9 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 if topicNames[topicID] == nil { topicNames[topicID] = record.topic }
             }
             runLength += 1
-            if shards > 1 { indices[shard(of: record.partition)].append(index) }
+            let shard = shards > 1 ? shard(of: record.partition) : 0
+            if shards > 1 { indices[shard].append(index) }
+            valueBytes[shard] += record.valueCount
         }
         if runLength > 0 { perTopicID[runTopicID, default: 0] += runLength }
         var perTopic: [String: Int] = [:]
@@ -396,17 +401,23 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         var results: [ShardResult]
         if shards == 1 {
             var result = ShardResult()
-            result.output.batch = ProducerBatch(reservingCapacity: batch.count)
+            result.output.batch = ProducerBatch(
+                reservingCapacity: batch.count,
+                bytes: Self.outputBytes(valueBytes[0], batch.count)
+            )
             process(batch, indices: batch.indices, with: processor, topicNames: topicNames, into: &result)
             results = [result]
         } else {
             // The shards' shares on as many threads; each writes only its own result.
             results = Array(repeating: ShardResult(), count: shards)
-            let (names, shares) = (topicNames, indices)
+            let (names, shares, shareBytes) = (topicNames, indices, valueBytes)
             results.withUnsafeMutableBufferPointer { results in
                 let slots = ShardSlots(base: results.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: shards) { shard in
-                    slots.base[shard].output.batch = ProducerBatch(reservingCapacity: shares[shard].count)
+                    slots.base[shard].output.batch = ProducerBatch(
+                        reservingCapacity: shares[shard].count,
+                        bytes: Self.outputBytes(shareBytes[shard], shares[shard].count)
+                    )
                     self.process(
                         batch,
                         indices: shares[shard],
@@ -430,6 +441,12 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             perTopic: perTopic,
             started: started
         )
+    }
+
+    /// The output buffer reserved for `records` inputs of `valueBytes` bytes: their size, a
+    /// quarter more and room for a key each.
+    private static func outputBytes(_ valueBytes: Int, _ records: Int) -> Int {
+        valueBytes + valueBytes / 4 + 48 * records
     }
 
     /// One shard's records of a batch, in order, through its processor; failures become dead letters.
