@@ -332,22 +332,30 @@ struct FastJSONWriter {
     /// A string given as valid UTF-8 bytes, quoted and escaped as ``string(_:)`` writes it.
     mutating func string(utf8: UnsafeBufferPointer<UInt8>) {
         byte(UInt8(ascii: "\""))
-        var mark = 0
+        guard let source = utf8.baseAddress else {
+            byte(UInt8(ascii: "\""))
+            return
+        }
+        let raw = UnsafeRawPointer(source)
         var index = 0
         while index < utf8.count {
-            // Most text needs no escape: skip it eight bytes at a time.
-            if index + 8 <= utf8.count,
-                !Self.needsEscape(UnsafeRawPointer(utf8.baseAddress! + index).loadUnaligned(as: UInt64.self))
-            {
-                index += 8
+            // Most text needs no escape: eight bytes at a time, each word copied as it is checked.
+            if index + 8 <= utf8.count {
+                let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                if !Self.needsEscape(word) {
+                    assert(count + 8 <= capacity)
+                    UnsafeMutableRawPointer(base + count).storeBytes(of: word, as: UInt64.self)
+                    count += 8
+                    index += 8
+                    continue
+                }
+            }
+            let c = source[index]
+            index += 1
+            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else {
+                byte(c)
                 continue
             }
-            let c = utf8[index]
-            index += 1
-            guard c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") else { continue }
-            let at = index - 1
-            if at > mark { bytes(UnsafeBufferPointer(rebasing: utf8[mark..<at])) }
-            mark = index
             byte(UInt8(ascii: "\\"))
             switch c {
             case UInt8(ascii: "\""): byte(UInt8(ascii: "\""))
@@ -363,7 +371,6 @@ struct FastJSONWriter {
                 byte(Self.hexDigit(c & 0xF))
             }
         }
-        if utf8.count > mark { bytes(UnsafeBufferPointer(rebasing: utf8[mark..<utf8.count])) }
         byte(UInt8(ascii: "\""))
     }
 

@@ -37,7 +37,13 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
 
     private var tables: [Int32: IdTable] = [:]
     /// Changelog records not yet written, per partition: closed ones, then the one being filled.
-    private var pending: [Int32: [[UInt8]]] = [:]
+    private var pending: [Int32: Pending] = [:]
+
+    /// A partition's changelog records not yet written (a class, so that the one last used is
+    /// filled in place without a dictionary access per id).
+    private final class Pending {
+        var records: [[UInt8]] = []
+    }
 
     static let formatVersion: UInt8 = 1
 
@@ -46,11 +52,13 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
         self.changelogTopic = changelogTopic
     }
 
-    /// The table last used: records come in runs of one partition.
-    private var recent: (partition: Int32, table: IdTable)?
+    /// The table and pending records last used: records come in runs of one partition.
+    private var recent: (partition: Int32, table: IdTable, pending: Pending)?
 
-    private func table(_ partition: Int32) -> IdTable {
-        if let recent, recent.partition == partition { return recent.table }
+    private func table(_ partition: Int32) -> IdTable { current(partition).table }
+
+    private func current(_ partition: Int32) -> (partition: Int32, table: IdTable, pending: Pending) {
+        if let recent, recent.partition == partition { return recent }
         let table: IdTable
         if let held = tables[partition] {
             table = held
@@ -58,8 +66,15 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
             table = IdTable()
             tables[partition] = table
         }
-        recent = (partition, table)
-        return table
+        let records: Pending
+        if let held = pending[partition] {
+            records = held
+        } else {
+            records = Pending()
+            pending[partition] = records
+        }
+        recent = (partition, table, records)
+        return (partition, table, records)
     }
 
     /// The event time of `id` (UTF-8 bytes; ids compare as bytes) in `partition` and the input
@@ -166,7 +181,7 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
             id: id,
             eventTime: eventTime,
             offset: offset,
-            to: &pending[partition, default: []],
+            to: &current(partition).pending.records,
             limit: maxRecordBytes
         )
     }
@@ -187,19 +202,19 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
         }
         let last = records.count - 1
         let count = UInt16(clamping: id.count)
-        withUnsafeBytes(of: offset.littleEndian) { records[last].append(contentsOf: $0) }
-        withUnsafeBytes(of: eventTime.littleEndian) { records[last].append(contentsOf: $0) }
-        withUnsafeBytes(of: count.littleEndian) { records[last].append(contentsOf: $0) }
+        // Offset, event time and length in one append (a tuple of them is laid out in order: 18 bytes).
+        let header = (offset.littleEndian, eventTime.littleEndian, count.littleEndian)
+        withUnsafeBytes(of: header) { records[last].append(contentsOf: $0) }
         records[last].append(contentsOf: UnsafeRawBufferPointer(rebasing: id[..<Int(count)]))
     }
 
     // MARK: StateStore
 
-    public var hasChanges: Bool { pending.values.contains { !$0.isEmpty } }
+    public var hasChanges: Bool { pending.values.contains { !$0.records.isEmpty } }
 
     public func appendChanges(to batch: inout ProducerBatch) throws {
         for (partition, records) in pending {
-            for record in records {
+            for record in records.records {
                 record.withUnsafeBytes { value in
                     batch.append(topic: changelogTopic, partition: partition, key: nil, value: value)
                 }
@@ -208,7 +223,7 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
     }
 
     public func changesFlushed() {
-        for partition in pending.keys { pending[partition]?.removeAll(keepingCapacity: true) }
+        for records in pending.values { records.records.removeAll(keepingCapacity: true) }
     }
 
     public func apply(changelogRecord record: ConsumerRecordView) throws {
