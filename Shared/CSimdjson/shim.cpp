@@ -39,6 +39,9 @@ struct tandem_json_parser {
     std::vector<uint8_t> kinds;
     // Schema indices by key length: a key is compared only with keys of its own length.
     std::vector<int> by_length[kMaxKeyLength + 1];
+    // Each key's first 16 bytes, zero-padded, as two words: keys of up to 16 bytes are matched
+    // by comparing words (see lookup_raw).
+    std::vector<std::pair<uint64_t, uint64_t>> packed;
     std::unique_ptr<char[]> buffer;
     size_t capacity = 0;
     std::vector<tandem_json_string> strings;
@@ -65,16 +68,39 @@ int lookup(const tandem_json_parser *parser, std::string_view key) {
     return -1;
 }
 
+// Keys of the schema's length, compared as two words: `key` lies inside the padded document
+// (a raw key), so its 16 bytes can be loaded whatever its length, and the bytes past its end
+// are masked off. No memcmp call per field.
+int lookup_raw(const tandem_json_parser *parser, std::string_view key) {
+    size_t n = key.size();
+    if (n > 16) return lookup(parser, key);
+    uint64_t low, high;
+    std::memcpy(&low, key.data(), 8);
+    std::memcpy(&high, key.data() + 8, 8);
+    if (n < 8) {
+        low &= n == 0 ? 0 : ~uint64_t(0) >> (64 - 8 * n);
+        high = 0;
+    } else if (n < 16) {
+        high &= n == 8 ? 0 : ~uint64_t(0) >> (64 - 8 * (n - 8));
+    }
+    for (int index : parser->by_length[n]) {
+        if (parser->packed[index].first == low && parser->packed[index].second == high) return index;
+    }
+    return -1;
+}
+
 // A key without escapes is its raw bytes: no copy. Only keys with a backslash are unescaped,
 // which also validates their escapes (Foundation refuses a key with a bad escape).
-inline error_code read_key(ondemand::field &field, std::string_view &key) {
+inline error_code read_key(ondemand::field &field, std::string_view &key, bool *is_raw = nullptr) {
     const char *raw = field.key().raw();
     size_t length = 0;
     while (raw[length] != '"' && raw[length] != '\\') length++;
     if (raw[length] == '"') {
         key = std::string_view(raw, length);
+        if (is_raw) *is_raw = true;
         return simdjson::SUCCESS;
     }
+    if (is_raw) *is_raw = false;
     return field.unescaped_key().get(key);
 }
 
@@ -352,8 +378,9 @@ failure parse(tandem_json_parser *parser, const void *bytes, size_t length, tand
         ondemand::field field;
         if ((error = std::move(field_result).get(field))) return syntax(error);
         std::string_view key;
-        if ((error = read_key(field, key))) return syntax(error);
-        int index = lookup(parser, key);
+        bool is_raw = false;
+        if ((error = read_key(field, key, &is_raw))) return syntax(error);
+        int index = is_raw ? lookup_raw(parser, key) : lookup(parser, key);
         // Foundation keeps the first of repeated keys; later ones must only be well-formed.
         if (index < 0 || slots[index].state != TANDEM_JSON_ABSENT) {
             failure inner = validate(field.value(), 2);
@@ -393,6 +420,9 @@ extern "C" tandem_json_parser *tandem_json_parser_new(const char *const *keys, c
                 return nullptr;
             }
             parser->by_length[key.size()].push_back(static_cast<int>(i));
+            uint64_t words[2] = {0, 0};
+            std::memcpy(words, key.data(), key.size() < 16 ? key.size() : 16);
+            parser->packed.emplace_back(words[0], words[1]);
             parser->keys.push_back(std::move(key));
             parser->kinds.push_back(kinds[i]);
         }
