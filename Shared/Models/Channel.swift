@@ -58,19 +58,21 @@ public enum Channel: String, Codable, Sendable, Hashable, CaseIterable {
         self = channel
     }
 
-    /// ``init(alias:)`` for UTF-8 bytes: a canonical name or an exact alias is matched on its
-    /// bytes, without making a string; anything else (case, whitespace, separators) goes through
-    /// ``init(alias:)``. A byte match is a string match, so the result is always that of ``init(alias:)``.
-    public init?(aliasUTF8 bytes: UnsafeBufferPointer<UInt8>) {
-        if let channel = Channel.exactNames.value(bytes) {
+    /// ``init(alias:)`` for UTF-8 bytes, with the canonical names and exact aliases matched on
+    /// their bytes in `table` (``exactNames()``), without making a string; anything else (case,
+    /// whitespace, separators) goes through ``init(alias:)``. A byte match is a string match, so
+    /// the result is always that of ``init(alias:)``.
+    init?(aliasUTF8 bytes: UnsafeBufferPointer<UInt8>, table: NameTable<Channel>) {
+        if let channel = table.value(bytes) {
             self = channel
             return
         }
         self.init(alias: String(decoding: bytes, as: UTF8.self))
     }
 
-    /// ``names`` matched on their bytes (those of up to 16 bytes; the rest go through ``names``).
-    private static let exactNames = NameTable(names.map { ($0.key, $0.value) })
+    /// A new table of the canonical names and aliases (those of up to 16 bytes). Hot paths keep
+    /// their own: a table shared by threads would have its reference count bounce between cores.
+    static func exactNames() -> NameTable<Channel> { NameTable(names.map { ($0.key, $0.value) }) }
 
     /// The canonical names and the aliases.
     private static let names: [String: Channel] = aliases.merging(allCases.map { ($0.rawValue, $0) }) { _, name in

@@ -226,8 +226,9 @@ struct FastJSONWriter {
     private mutating func shortDecimal(_ value: Double) -> Bool {
         let magnitude = abs(value)
         guard magnitude >= 1e-3, magnitude < 1e15 else { return false }
+        var scale = 1.0  // 10^k, exact (no shared table: its reference count would be contended)
         for k in 1...15 {
-            let scale = Self.powersOfTen[k]
+            scale *= 10
             let product = magnitude * scale
             guard product < 1_125_899_906_842_624 else { return false }
             let candidate = product.rounded()
@@ -250,8 +251,6 @@ struct FastJSONWriter {
         }
         return false
     }
-
-    private static let powersOfTen: [Double] = (0...15).map { (0..<$0).reduce(1.0) { value, _ in value * 10 } }
 
     /// A date the caller has checked with ``FastJSONWriter/millis(_:)``.
     mutating func field(_ key: StaticString, millis: Int64) {

@@ -35,6 +35,16 @@ public final class InteractionTranscoder {
     public typealias Mask = (UnsafeBufferPointer<UInt8>) -> [UInt8]?
 
     private let schema = RawField.parser()
+    /// The names matched and written, this transcoder's own: shared tables would be retained and
+    /// released by every shard's thread on every record, and their reference counts would bounce
+    /// between cores (it measured as the largest single cost of the hot path with two shards).
+    private let channelNames = Channel.exactNames()
+    private let kinds = NameTable(InteractionKind.allCases.map { ($0.rawValue, Named($0.rawValue, $0)) })
+    private let departments = NameTable(Department.allCases.map { ($0.rawValue, Named($0.rawValue, $0)) })
+    /// Each channel's name and group as written (plain ASCII: no escapes).
+    private let channels = Channel.allCases.map {
+        (channel: $0, name: Named($0.rawValue, $0).json, group: Named($0.channelGroup.rawValue, $0).json)
+    }
     private let scratch = FastJSONWriter.Scratch()
     private let mask: Mask
     /// How many records this transcoder declined (a metric: a high share means lost speed).
@@ -82,10 +92,10 @@ public final class InteractionTranscoder {
             let occurredAt = FastTimestamp.parseMilliseconds(slots[RawField.occurredAt.rawValue].string),
             Self.encodable.contains(occurredAt), Self.encodable.contains(receivedAt),
             occurredAt - receivedAt < Self.futureLimit,
-            let channelName = utf8(.channel), let channel = Channel(aliasUTF8: channelName),
-            let kindName = utf8(.kind), let kind = Self.kinds.value(kindName)
+            let channelName = utf8(.channel), let channel = Channel(aliasUTF8: channelName, table: channelNames),
+            let kindName = utf8(.kind), let kind = kinds.value(kindName)
         else { return nil }
-        let names = Self.channels.first { $0.channel == channel }!
+        let names = channels.first { $0.channel == channel }!
         let customerId = utf8(.customerId)
         if let customerId {
             guard Self.scalars(customerId, within: 64) else { return nil }
@@ -94,7 +104,7 @@ public final class InteractionTranscoder {
         }
         var department: Named<Department>?
         if let name = utf8(.department) {
-            guard let known = Self.departments.value(name) else { return nil }
+            guard let known = departments.value(name) else { return nil }
             department = known
         }
         if let value = double(.waitSeconds), !(value >= 0) { return nil }
@@ -221,15 +231,6 @@ public final class InteractionTranscoder {
             self.value = value
             json = Array("\"\(name)\"".utf8)
         }
-    }
-
-    /// The kinds and the departments by their raw values' bytes (matched as the reference's
-    /// `init(rawValue:)` matches them: exactly; every one is short enough for the table).
-    private static let kinds = NameTable(InteractionKind.allCases.map { ($0.rawValue, Named($0.rawValue, $0)) })
-    private static let departments = NameTable(Department.allCases.map { ($0.rawValue, Named($0.rawValue, $0)) })
-    /// Each channel's name and group as written (plain ASCII: no escapes).
-    private static let channels = Channel.allCases.map {
-        (channel: $0, name: Named($0.rawValue, $0).json, group: Named($0.channelGroup.rawValue, $0).json)
     }
 
     @inline(__always)

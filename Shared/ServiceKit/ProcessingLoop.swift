@@ -464,7 +464,9 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             let topicID = record.topicID
             if topicID != runTopicID {
                 runTopicID = topicID
-                topic = topicNames[topicID] ?? record.topic
+                // The shard's own copy: every record retains and releases its topic name, and a
+                // string shared with the other shards' threads would bounce between cores.
+                topic = String(decoding: Array((topicNames[topicID] ?? record.topic).utf8), as: UTF8.self)
             }
             let failure: ProcessingFailure? = record.withUnsafeKey { key in
                 record.withUnsafeValue { value in

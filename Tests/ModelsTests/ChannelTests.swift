@@ -1,5 +1,6 @@
-import Models
 import Testing
+
+@testable import Models
 
 @Suite("channels")
 struct ChannelTests {
@@ -55,6 +56,6 @@ struct ChannelTests {
 
     static func fromUTF8(_ alias: String) -> Channel? {
         var alias = alias
-        return alias.withUTF8 { Channel(aliasUTF8: $0) }
+        return alias.withUTF8 { Channel(aliasUTF8: $0, table: Channel.exactNames()) }
     }
 }
