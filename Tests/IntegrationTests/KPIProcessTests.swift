@@ -16,24 +16,7 @@ struct KPIProcessTests {
 
     /// Short graces so the stream's own event time closes its windows; no wall-clock advance.
     static func rulesFile() throws -> String {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("kpi-rules-\(UUID().uuidString).yaml")
-        let yaml = """
-            kpi:
-              windows:
-                minute:
-                  graceSeconds: 60
-                  updateThrottleSeconds: 1
-                hour:
-                  graceSeconds: 60
-                  updateThrottleSeconds: 5
-                day:
-                  graceSeconds: 60
-                  updateThrottleSeconds: 5
-            eventTime:
-              idleTimeoutSeconds: 3600
-            """
-        try yaml.write(to: file, atomically: true, encoding: .utf8)
-        return file.path
+        try writeRulesFile(name: "kpi-rules", graceSeconds: 60, minuteThrottleSeconds: 1)
     }
 
     static func interaction(_ index: Int, count: Int) -> (partition: Int32, json: String) {

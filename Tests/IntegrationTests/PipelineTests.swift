@@ -146,24 +146,7 @@ struct PipelineTests {
     /// phase's — a lead from a segment change — may be that much older than the latest lead) and
     /// no wall-clock advance of event time: the stream alone closes windows.
     static func rulesFile() throws -> String {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("e2e-rules-\(UUID().uuidString).yaml")
-        let yaml = """
-            kpi:
-              windows:
-                minute:
-                  graceSeconds: 300
-                  updateThrottleSeconds: 5
-                hour:
-                  graceSeconds: 300
-                  updateThrottleSeconds: 5
-                day:
-                  graceSeconds: 300
-                  updateThrottleSeconds: 5
-            eventTime:
-              idleTimeoutSeconds: 3600
-            """
-        try yaml.write(to: file, atomically: true, encoding: .utf8)
-        return file.path
+        try writeRulesFile(name: "e2e-rules", graceSeconds: 300, minuteThrottleSeconds: 5)
     }
 
     /// What a run left on the output topics.
