@@ -59,22 +59,23 @@ public final class IdWindowStore: StateStore, @unchecked Sendable {
 
     private func current(_ partition: Int32) -> (partition: Int32, table: IdTable, pending: Pending) {
         if let recent, recent.partition == partition { return recent }
-        let table: IdTable
-        if let held = tables[partition] {
-            table = held
-        } else {
-            table = IdTable()
-            tables[partition] = table
-        }
-        let records: Pending
-        if let held = pending[partition] {
-            records = held
-        } else {
-            records = Pending()
-            pending[partition] = records
-        }
-        recent = (partition, table, records)
-        return (partition, table, records)
+        let found = (
+            partition, Self.held(partition, in: &tables, IdTable.init), Self.held(partition, in: &pending, Pending.init)
+        )
+        recent = found
+        return found
+    }
+
+    /// The object held for `partition`, made and held first when there is none.
+    private static func held<Object: AnyObject>(
+        _ partition: Int32,
+        in objects: inout [Int32: Object],
+        _ make: () -> Object
+    ) -> Object {
+        if let held = objects[partition] { return held }
+        let made = make()
+        objects[partition] = made
+        return made
     }
 
     /// The event time of `id` (UTF-8 bytes; ids compare as bytes) in `partition` and the input
