@@ -188,9 +188,10 @@ let package = Package(
             path: "Services/Tandem",
             swiftSettings: strictSwift
         ),
-        // Helpers every test target shares (waiting for a condition with a deadline).
+        // Helpers every test target shares (waiting for a condition with a deadline, a seeded generator).
         .target(
             name: "TestSupport",
+            dependencies: ["Simulator"],
             path: "Tests/TestSupport",
             swiftSettings: strictSwift
         ),

@@ -1,15 +1,12 @@
+import Simulator
+
 /// SplitMix64: a seeded generator for tests, so that a failure replays from its seed on every
-/// machine (the system generator is not seedable).
+/// machine (the system generator is not seedable). The simulator's generator, under the name the
+/// tests use: one implementation of the algorithm.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    private var random: SimulationRandom
 
-    public init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { random = SimulationRandom(seed: seed) }
 
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public mutating func next() -> UInt64 { random.next() }
 }
