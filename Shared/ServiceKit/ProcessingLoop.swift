@@ -401,10 +401,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         var results: [ShardResult]
         if shards == 1 {
             var result = ShardResult()
-            result.output.batch = ProducerBatch(
-                reservingCapacity: batch.count,
-                bytes: Self.outputBytes(valueBytes[0], batch.count)
-            )
+            result.output.batch = Self.outputBatch(records: batch.count, valueBytes: valueBytes[0])
             process(batch, indices: batch.indices, with: processor, topicNames: topicNames, into: &result)
             results = [result]
         } else {
@@ -414,9 +411,9 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             results.withUnsafeMutableBufferPointer { results in
                 let slots = ShardSlots(base: results.baseAddress!)
                 DispatchQueue.concurrentPerform(iterations: shards) { shard in
-                    slots.base[shard].output.batch = ProducerBatch(
-                        reservingCapacity: shares[shard].count,
-                        bytes: Self.outputBytes(shareBytes[shard], shares[shard].count)
+                    slots.base[shard].output.batch = Self.outputBatch(
+                        records: shares[shard].count,
+                        valueBytes: shareBytes[shard]
                     )
                     self.process(
                         batch,
@@ -443,10 +440,10 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         )
     }
 
-    /// The output buffer reserved for `records` inputs of `valueBytes` bytes: their size, a
-    /// quarter more and room for a key each.
-    private static func outputBytes(_ valueBytes: Int, _ records: Int) -> Int {
-        valueBytes + valueBytes / 4 + 48 * records
+    /// An empty output batch for `records` inputs of `valueBytes` bytes, its buffer reserved for
+    /// their size, a quarter more and a key each.
+    private static func outputBatch(records: Int, valueBytes: Int) -> ProducerBatch {
+        ProducerBatch(reservingCapacity: records, bytes: valueBytes + valueBytes / 4 + 48 * records)
     }
 
     /// One shard's records of a batch, in order, through its processor; failures become dead letters.
