@@ -110,6 +110,21 @@ extension KafkaError {
         )
     }
 
+    /// True when the record itself is what the client or the broker refuses (larger than the
+    /// message limit, a batch too large, an invalid record): sending it again cannot succeed,
+    /// however long one waits. Other delivery failures (the broker away, a leader moving, a
+    /// missing topic or permission an operator can fix) are worth retrying.
+    public var isPermanentForRecord: Bool {
+        guard let rdKafkaCode else { return false }
+        switch rd_kafka_resp_err_t(rawValue: rdKafkaCode) {
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE,
+            RD_KAFKA_RESP_ERR_INVALID_RECORD:
+            return true
+        default:
+            return false
+        }
+    }
+
     /// Codes that describe a transient condition: a retry can succeed without anything changing.
     static func isRetriableCode(_ err: rd_kafka_resp_err_t) -> Bool {
         switch err {

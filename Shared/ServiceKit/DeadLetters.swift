@@ -7,6 +7,10 @@ enum DeadLetters {
     /// `partition/offset`. A replayed record that fails again carries it as `replayOf`.
     static let replayHeader = "tandem.replay-of"
 
+    /// The reason of an input whose output the broker refused for good (e.g. larger than its
+    /// message limit): replay it once the cause is mended.
+    static let undeliverable = "undeliverable"
+
     /// The dead-letter record (SPEC §2) for a failed input record, as JSON bytes.
     static func encode(
         service: String,
@@ -40,5 +44,17 @@ enum DeadLetters {
                     .utf8
             )
         }
+    }
+
+    /// A dead letter's bytes again without the original payload (the source coordinates, which
+    /// locate it, stay), its message saying why. Bytes that are not a dead letter come back as they are.
+    static func withoutPayload(_ letter: [UInt8]?, because why: String) -> [UInt8] {
+        guard let letter, var decoded = try? TandemJSON.decode(DeadLetter.self, from: letter) else {
+            return letter ?? []
+        }
+        let bytes = decoded.originalPayload?.count ?? 0
+        decoded.payload = nil
+        decoded.message += " (the payload, \(bytes) bytes, is omitted: the dead letter was refused: \(why))"
+        return (try? FastJSON.encode(decoded)) ?? letter
     }
 }

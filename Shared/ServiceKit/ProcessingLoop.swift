@@ -151,18 +151,35 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     struct InFlightBatch {
         /// Completes once the outputs, then the state changes, are acknowledged, and the previous
         /// batch has completed: its offsets may be committed then.
-        let acknowledged: Task<Void, any Error>
+        let acknowledged: Task<Refused, any Error>
         /// Set once `acknowledged` has completed (it also wakes the loop's consumer then).
         let done: AtomicFlag
         /// Completes once the state changes are handed to the producer (after the outputs'
         /// acknowledgement and the previous batch's changes): the next batch's changes follow them.
-        let changesEnqueued: Task<Delivery, any Error>
+        let changesEnqueued: Task<(Delivery, Refused), any Error>
         let offsets: [TopicPartitionOffset]
         let records: Int
         let outputs: Int
         let deadLetters: [String: Int]
         let perTopic: [String: Int]
         let started: ContinuousClock.Instant
+    }
+
+    /// Outputs the producer or the broker refused for good, and the dead letters written instead.
+    struct Refused: Sendable {
+        var outputs = 0
+        var deadLetters = 0
+    }
+
+    /// A store's change the broker refused for good (larger than its message limit, invalid):
+    /// the loop stops rather than commit past state it could not write.
+    public struct UndeliverableStateChange: Error, CustomStringConvertible {
+        public var topic: String
+        public var bytes: Int
+        public var error: KafkaError
+        public var description: String {
+            "a state change to \(topic) (\(bytes) bytes) was refused for good: \(error); raise the topic's and the producer's message limit (max.message.bytes, KAFKA_MESSAGE_MAX_BYTES) and restart"
+        }
     }
 
     /// What the loop has done so far.
@@ -230,7 +247,20 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     }
 
     /// Runs until ``stop()`` or cancellation; then commits, leaves the group and closes the clients.
+    /// - Throws: what stopped the loop (e.g. ``UndeliverableStateChange``, a store's restore);
+    ///   it has then left the group without committing past it, so the partitions move on at once.
     public func run() async throws {
+        do {
+            try await consume()
+        } catch {
+            logger.error("processing loop stopped", metadata: ["error": "\(error)"])
+            await consumer.close()
+            await producer.close(timeout: .seconds(2))
+            throw error
+        }
+    }
+
+    private func consume() async throws {
         try consumer.subscribe(topics: processor.inputTopics)
         var topicNames: [Int: String] = [:]
         var owned = Set<Int32>()
@@ -254,7 +284,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         }
         func completeOldest() async throws {
             let batch = inFlight.removeFirst()
-            try await batch.acknowledged.value
+            let refused = try await batch.acknowledged.value
             for offset in batch.offsets {
                 progress[offset.topicPartition] = offset.offset
                 uncommitted[offset.topicPartition] = offset.offset
@@ -262,7 +292,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             // Commit at most every commitInterval while busy (each commit is a broker request);
             // at once when the loop catches up, so a quiet service has committed everything.
             if inFlight.isEmpty || ContinuousClock.now - lastCommit >= Self.commitInterval { try commitAcknowledged() }
-            record(batch)
+            record(batch, refused: refused)
         }
         var lastTick = ContinuousClock.now
         var iterator = consumer.events.makeAsyncIterator()
@@ -356,6 +386,9 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     /// What one shard made of its share of a batch.
     private struct ShardResult {
         var output = ProcessorOutput()
+        /// Per output record, the index in the consumer batch of the input it came from; -1 for
+        /// one made at the batch's end (so a refused output's input can be dead-lettered).
+        var origins: [Int32] = []
         var deadLetters: [String: Int] = [:]
     }
 
@@ -431,6 +464,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         }
         return try await ship(
             results.map(\.output),
+            origins: results.map(\.origins),
+            inputs: batch,
             after: previous,
             offsets: batch.nextOffsets,
             records: batch.count,
@@ -456,8 +491,10 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     ) {
         var runTopicID = -1
         var topic = ""
+        result.origins.reserveCapacity(indices.underestimatedCount)
         for index in indices {
             let record = batch[index]
+            let outputsBefore = result.output.batch.count
             let topicID = record.topicID
             if topicID != runTopicID {
                 runTopicID = topicID
@@ -492,21 +529,33 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                         "kafka.offset": "\(record.offset)", "reason": "\(failure.reason)",
                     ]
                 )
-                let letter = DeadLetters.encode(
-                    service: configuration.service,
-                    failure: failure,
-                    topic: topic,
-                    partition: record.partition,
-                    offset: record.offset,
+                result.output.send(
+                    topic: deadLetterTopic,
                     key: record.key,
-                    payload: record.value,
-                    replayOf: record.headers.first { $0.name == DeadLetters.replayHeader }
-                        .flatMap { $0.value.flatMap { String(validating: $0, as: UTF8.self) } }
+                    value: deadLetter(for: record, topic: topic, failure: failure)
                 )
-                result.output.send(topic: deadLetterTopic, key: record.key, value: letter)
             }
+            let produced = result.output.batch.count - outputsBefore
+            if produced > 0 { result.origins.append(contentsOf: repeatElement(Int32(index), count: produced)) }
         }
         processor.batchProcessed(wallNow: Int64(Date().timeIntervalSince1970 * 1000), into: &result.output)
+        let unattributed = result.output.batch.count - result.origins.count
+        if unattributed > 0 { result.origins.append(contentsOf: repeatElement(-1, count: unattributed)) }
+    }
+
+    /// The dead letter for an input record (its bytes kept for replay).
+    private func deadLetter(for record: ConsumerRecordView, topic: String, failure: ProcessingFailure) -> [UInt8] {
+        DeadLetters.encode(
+            service: configuration.service,
+            failure: failure,
+            topic: topic,
+            partition: record.partition,
+            offset: record.offset,
+            key: record.key,
+            payload: record.value,
+            replayOf: record.headers.first { $0.name == DeadLetters.replayHeader }
+                .flatMap { $0.value.flatMap { String(validating: $0, as: UTF8.self) } }
+        )
     }
 
     /// Lets the processor move wall-clock driven work on (idle partitions' event time, timers)
@@ -524,6 +573,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         metrics.updateLag(consumer)
         return try await ship(
             outputs,
+            origins: [],
+            inputs: nil,
             after: previous,
             offsets: [],
             records: 0,
@@ -540,6 +591,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     /// completed. The caller commits the input offsets after that.
     private func ship(
         _ outputs: [ProcessorOutput],
+        origins: [[Int32]],
+        inputs: ConsumerBatch?,
         after previous: InFlightBatch?,
         offsets: [TopicPartitionOffset],
         records: Int,
@@ -547,9 +600,11 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         perTopic: [String: Int],
         started: ContinuousClock.Instant
     ) async throws -> InFlightBatch {
-        var deliveries: [(Delivery, ProducerBatch)] = []
-        for output in outputs where !output.batch.isEmpty {
-            deliveries.append((await producer.enqueue(output.batch), output.batch))
+        var deliveries: [(Delivery, ProducerBatch, [Int32])] = []
+        for (shard, output) in outputs.enumerated() where !output.batch.isEmpty {
+            deliveries.append(
+                (await producer.enqueue(output.batch), output.batch, shard < origins.count ? origins[shard] : [])
+            )
         }
         var changes = ProducerBatch()
         for processor in processors {
@@ -566,11 +621,17 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         let previousEnqueued = previous?.changesEnqueued
         let previousAcknowledged = previous?.acknowledged
         let changesEnqueued = Task {
-            for (delivery, batch) in deliveries {
-                try await self.deliverAll(delivery, batch: batch, what: "outputs")
+            var refused = Refused()
+            for (delivery, batch, origins) in deliveries {
+                let failed = try await self.deliverAll(delivery, batch: batch, what: "outputs")
+                if !failed.isEmpty {
+                    let more = try await self.deadLetterRefused(failed, of: batch, origins: origins, inputs: inputs)
+                    refused.outputs += more.outputs
+                    refused.deadLetters += more.deadLetters
+                }
             }
             _ = try await previousEnqueued?.value
-            return await self.producer.enqueue(stateChanges)
+            return (await self.producer.enqueue(stateChanges), refused)
         }
         let done = AtomicFlag()
         let consumer = consumer
@@ -579,8 +640,19 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 done.set()
                 consumer.wake()
             }
-            try await self.deliverAll(try await changesEnqueued.value, batch: stateChanges, what: "state changes")
-            try await previousAcknowledged?.value
+            let (delivery, refused) = try await changesEnqueued.value
+            let failed = try await self.deliverAll(delivery, batch: stateChanges, what: "state changes")
+            if let first = failed.first {
+                // A store's change the broker will never take: committing past it would lose the
+                // state, retrying cannot help. Stop, loudly, with what an operator must change.
+                throw UndeliverableStateChange(
+                    topic: stateChanges.record(at: first.index).topic,
+                    bytes: stateChanges.record(at: first.index).value?.count ?? 0,
+                    error: first.error
+                )
+            }
+            _ = try await previousAcknowledged?.value
+            return refused
         }
         return InFlightBatch(
             acknowledged: acknowledged,
@@ -596,17 +668,20 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     }
 
     /// Counts a completed batch.
-    private func record(_ batch: InFlightBatch) {
+    private func record(_ batch: InFlightBatch, refused: Refused) {
+        var deadLetters = batch.deadLetters
+        if refused.deadLetters > 0 { deadLetters[DeadLetters.undeliverable, default: 0] += refused.deadLetters }
+        let outputs = batch.outputs - refused.outputs
         counters.withLock { counters in
             counters.recordsIn += batch.records
-            counters.recordsOut += batch.outputs + batch.deadLetters.values.reduce(0, +)
+            counters.recordsOut += outputs + deadLetters.values.reduce(0, +)
             counters.batches += 1
-            for (reason, count) in batch.deadLetters { counters.deadLetters[reason, default: 0] += count }
+            for (reason, count) in deadLetters { counters.deadLetters[reason, default: 0] += count }
         }
         metrics.batchDone(
             perTopic: batch.perTopic,
-            outputs: batch.outputs,
-            deadLetters: batch.deadLetters,
+            outputs: outputs,
+            deadLetters: deadLetters,
             duration: ContinuousClock.now - batch.started
         )
         metrics.updateLag(consumer)
@@ -624,30 +699,134 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         )
     }
 
-    /// Sends a batch and waits until every record is acknowledged.
-    private func sendUntilDelivered(_ batch: ProducerBatch, what: String) async throws {
-        try await deliverAll(await producer.enqueue(batch), batch: batch, what: what)
-    }
-
-    /// Waits for an enqueued batch's acknowledgements; records that failed (the broker was away
-    /// longer than `message.timeout.ms`) are sent again, in order, with a growing pause, until
-    /// every one is acknowledged.
-    private func deliverAll(_ first: Delivery, batch: ProducerBatch, what: String) async throws {
+    /// Waits for an enqueued batch's acknowledgements; records that failed for a passing reason
+    /// (the broker was away longer than `message.timeout.ms`) are sent again, in order, with a
+    /// growing pause, until every one is acknowledged. Records refused for good (see
+    /// ``KafkaError/isPermanentForRecord``) are not sent again: they are returned, by their index
+    /// in `batch`, for the caller to dead-letter.
+    private func deliverAll(
+        _ first: Delivery,
+        batch: ProducerBatch,
+        what: String
+    ) async throws -> [(index: Int, error: KafkaError)] {
         var delivery = first
         var pending = batch
+        /// Each pending record's index in `batch` (nil while that is its own index).
+        var positions: [Int]?
+        var refused: [(index: Int, error: KafkaError)] = []
         var attempt = 0
         while true {
             let reports = await delivery.reports()
-            if reports.allDelivered { return }
+            if reports.allDelivered { return refused }
+            var retry = ProducerBatch(reservingCapacity: reports.failureCount)
+            var retryPositions: [Int] = []
+            for index in reports.indices {
+                guard let error = reports[index].error else { continue }
+                let position = positions?[index] ?? index
+                if error.isPermanentForRecord {
+                    refused.append((position, error))
+                } else {
+                    retry.append(pending.record(at: index))
+                    retryPositions.append(position)
+                }
+            }
+            if retry.isEmpty { return refused }
             attempt += 1
             logRetry(what: what, reports: reports)
-            var retry = ProducerBatch(reservingCapacity: reports.failureCount)
-            for index in reports.indices where !reports[index].isDelivered {
-                retry.append(pending.record(at: index))
-            }
             pending = retry
+            positions = retryPositions
             try await Task.sleep(for: .milliseconds(min(5000, 100 << min(attempt, 6))))
             delivery = await producer.enqueue(pending)
+        }
+    }
+
+    /// Outputs refused for good (larger than the broker takes, invalid): the input each came from
+    /// is dead-lettered instead, once, with reason `undeliverable`, so that it can be replayed once
+    /// the cause is mended (e.g. the topic's message limit raised). An output made without an
+    /// input (at a batch's end, on a tick) is dead-lettered itself. A dead letter refused for good
+    /// is written again without its payload, which its source coordinates still locate.
+    private func deadLetterRefused(
+        _ failed: [(index: Int, error: KafkaError)],
+        of batch: ProducerBatch,
+        origins: [Int32],
+        inputs: ConsumerBatch?
+    ) async throws -> Refused {
+        var refused = Refused()
+        var letters = ProducerBatch()
+        var lettered = Set<Int32>()
+        for (index, error) in failed {
+            let output = batch.record(at: index)
+            logger.error(
+                "the broker refused a record for good; it is dead-lettered",
+                metadata: [
+                    "kafka.topic": "\(output.topic)", "bytes": "\(output.value?.count ?? 0)", "error": "\(error)",
+                ]
+            )
+            if output.topic == deadLetterTopic {
+                letters.append(
+                    topic: deadLetterTopic,
+                    key: output.key,
+                    value: DeadLetters.withoutPayload(output.value, because: "\(error)")
+                )
+                continue
+            }
+            refused.outputs += 1
+            let failure = ProcessingFailure(
+                reason: DeadLetters.undeliverable,
+                message: "an output to \(output.topic) (\(output.value?.count ?? 0) bytes) was refused: \(error)"
+            )
+            let origin = index < origins.count ? origins[index] : -1
+            if origin >= 0, let inputs, Int(origin) < inputs.count {
+                guard lettered.insert(origin).inserted else { continue }
+                let input = inputs[Int(origin)]
+                letters.append(
+                    topic: deadLetterTopic,
+                    key: input.key,
+                    value: deadLetter(for: input, topic: input.topic, failure: failure)
+                )
+            } else {
+                letters.append(
+                    topic: deadLetterTopic,
+                    key: output.key,
+                    value: DeadLetters.encode(
+                        service: configuration.service,
+                        failure: failure,
+                        topic: output.topic,
+                        partition: output.partition ?? -1,
+                        offset: -1,
+                        key: output.key,
+                        payload: output.value
+                    )
+                )
+            }
+            refused.deadLetters += 1
+        }
+        let lettersSent = letters
+        for (index, error) in try await deliverAll(
+            await producer.enqueue(lettersSent),
+            batch: lettersSent,
+            what: "dead letters"
+        ) {
+            // Too large even as a dead letter (its payload with the letter's fields): without it.
+            let letter = lettersSent.record(at: index)
+            try await sendUntilDeliveredOrLogged(
+                topic: deadLetterTopic,
+                key: letter.key,
+                value: DeadLetters.withoutPayload(letter.value, because: "\(error)")
+            )
+        }
+        return refused
+    }
+
+    /// Sends one record; one refused for good is logged (with no payload: it may hold PII) and dropped.
+    private func sendUntilDeliveredOrLogged(topic: String, key: [UInt8]?, value: [UInt8]) async throws {
+        var batch = ProducerBatch()
+        batch.append(topic: topic, key: key, value: value)
+        for (_, error) in try await deliverAll(await producer.enqueue(batch), batch: batch, what: "dead letters") {
+            logger.critical(
+                "a dead letter without payload was refused for good and is lost",
+                metadata: ["kafka.topic": "\(topic)", "bytes": "\(value.count)", "error": "\(error)"]
+            )
         }
     }
 

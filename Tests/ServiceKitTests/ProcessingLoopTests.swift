@@ -81,6 +81,45 @@ final class TimerProcessor: RecordProcessor, @unchecked Sendable {
     }
 }
 
+/// Echoes each record; one starting with "big" is written four times over (an output larger than
+/// its input); a value that is not UTF-8 is dead-lettered.
+final class InflatingProcessor: RecordProcessor, @unchecked Sendable {
+    let inputTopics: [String]
+    let outputTopic: String
+    var stores: [any StateStore] { [] }
+
+    init(input: String, output: String) {
+        inputTopics = [input]
+        outputTopic = output
+    }
+
+    func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {
+        guard let value = record.value, let text = String(validating: value, as: UTF8.self) else {
+            throw ProcessingFailure(reason: "invalid_utf8", message: "value is not UTF-8")
+        }
+        let echo = text.hasPrefix("big") ? String(repeating: text, count: 4) : text
+        output.send(topic: outputTopic, key: record.key.map { Array($0) }, value: Array(echo.utf8))
+    }
+}
+
+/// Remembers each record's text under its key (no output).
+final class RememberingProcessor: RecordProcessor, @unchecked Sendable {
+    let inputTopics: [String]
+    let texts: KeyedStateStore<String>
+    var stores: [any StateStore] { [texts] }
+
+    init(input: String, changelog: String) {
+        inputTopics = [input]
+        texts = KeyedStateStore(name: "texts", changelogTopic: changelog)
+    }
+
+    func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {
+        let key = record.key.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let text = record.value.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        texts.put(key, text, partition: record.partition, offset: record.offset)
+    }
+}
+
 @Suite("processing loop on the embedded broker", .timeLimit(.minutes(2)))
 struct ProcessingLoopTests {
     struct Topics {
@@ -314,6 +353,75 @@ struct ProcessingLoopTests {
         loop2.stop()
         try await produce([("wake", Array("x".utf8))])
         try await running2.value
+        cluster.shutdown()
+    }
+
+    @Test func anOutputRefusedForGoodDeadLettersItsInputAndTheLoopGoesOn() async throws {
+        var configuration = configuration(group: uniqueName("g"))
+        // Records over 4,000 bytes are refused for good (as a broker refuses one over its limit).
+        configuration.kafkaProperties["message.max.bytes"] = "4000"
+        let loop = try ProcessingLoop(
+            configuration: configuration,
+            processor: InflatingProcessor(input: topics.input, output: topics.output),
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running = Task { try await loop.run() }
+        let big = "big" + String(repeating: "x", count: 1500)  // its output, four times as long, is refused
+        let invalid: [UInt8] = [0xff] + Array(repeating: 0x41, count: 3200)  // its dead letter (base64) is refused
+        try await produce([("alice", Array("hello".utf8)), ("bob", Array(big.utf8)), ("dan", invalid)])
+        try await waitUntil("three records handled") { loop.counts.recordsIn == 3 }
+        try await produce([("carol", Array("after".utf8))])
+        try await waitUntil("the loop to go on") { loop.counts.recordsIn == 4 }
+        #expect(loop.counts.deadLetters == ["undeliverable": 1, "invalid_utf8": 1])
+        #expect(loop.counts.recordsOut == 4)  // two outputs, two dead letters
+        #expect(loop.counts.retries == 0)
+
+        let outputs = try await readAll(topics.output, count: 2)
+        #expect(Set(outputs.compactMap(\.valueString)) == ["hello", "after"])
+        let letters = try await readAll(topics.deadLetter, count: 2)
+        #expect(letters.count == 2)
+        for letter in letters {
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(letter.value ?? [])) as? [String: Any])
+            #expect(json["sourceTopic"] as? String == topics.input)
+            #expect(json["sourceOffset"] is NSNumber)
+            let message = json["message"] as? String ?? ""
+            if letter.keyString == "bob" {
+                // The input, whole, for replay once the limit is raised.
+                #expect(json["reason"] as? String == "undeliverable")
+                #expect(json["payload"] as? String == big)
+                #expect(message.contains(topics.output) && message.contains("6012 bytes"))
+            } else {
+                // Its own dead letter was too large: written again without the payload.
+                #expect(letter.keyString == "dan")
+                #expect(json["reason"] as? String == "invalid_utf8")
+                #expect(json["payload"] == nil || json["payload"] is NSNull)
+                #expect(message.contains("3201 bytes, is omitted"))
+            }
+        }
+        loop.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running.value
+        cluster.shutdown()
+    }
+
+    @Test func aStateChangeRefusedForGoodStopsTheLoopSayingWhy() async throws {
+        var configuration = configuration(group: uniqueName("g"))
+        configuration.kafkaProperties["message.max.bytes"] = "4000"
+        let loop = try ProcessingLoop(
+            configuration: configuration,
+            processor: RememberingProcessor(input: topics.input, changelog: topics.changelog),
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running = Task { try await loop.run() }
+        try await produce([("erin", Array(String(repeating: "y", count: 4500).utf8))])
+        // Committing past a change the store could not write would lose it: the loop stops instead.
+        let error = await #expect(throws: ProcessingLoop<RememberingProcessor>.UndeliverableStateChange.self) {
+            try await running.value
+        }
+        #expect(error?.topic == topics.changelog)
+        #expect(error.map { "\($0)" }?.contains("max.message.bytes") == true)
         cluster.shutdown()
     }
 }
