@@ -103,15 +103,16 @@ public struct DeadLetter: Codable, Sendable, Hashable, Validatable {
     /// The original payload bytes, or `nil` for a tombstone or if `payload` is not valid base64.
     public var originalPayload: [UInt8]? { payload.flatMap { Self.decode($0, payloadEncoding) } }
 
-    /// service, reason and sourceTopic non-empty; sourcePartition and sourceOffset ≥ 0;
-    /// keyEncoding present exactly when key is.
+    /// service, reason and sourceTopic non-empty; sourcePartition and sourceOffset ≥ 0, or both
+    /// −1 for an output made without an input (a timer's, a batch end's) that the broker refused
+    /// (sourceTopic is then where it was to go); keyEncoding present exactly when key is.
     public func validationErrors(now: Date) -> [ValidationError] {
         var checks = Checks()
         checks.required("service", service)
         checks.required("reason", reason)
         checks.required("sourceTopic", sourceTopic)
-        checks.atLeast("sourcePartition", Int(sourcePartition), 0)
-        checks.atLeast("sourceOffset", Int(sourceOffset), 0)
+        checks.atLeast("sourcePartition", Int(sourcePartition), -1)
+        checks.atLeast("sourceOffset", Int(sourceOffset), -1)
         if (key == nil) != (keyEncoding == nil) {
             checks.fail(
                 "keyEncoding",

@@ -792,7 +792,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                         service: configuration.service,
                         failure: failure,
                         topic: output.topic,
-                        partition: output.partition ?? -1,
+                        partition: -1,
                         offset: -1,
                         key: output.key,
                         payload: output.value

@@ -70,8 +70,8 @@ struct DeadLetterTests {
         dl.service = ""
         dl.reason = ""
         dl.sourceTopic = ""
-        dl.sourcePartition = -1
-        dl.sourceOffset = -1
+        dl.sourcePartition = -2
+        dl.sourceOffset = -2
         dl.keyEncoding = .utf8
         #expect(
             rules(dl.validationErrors(now: now)) == [

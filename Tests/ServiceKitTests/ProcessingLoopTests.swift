@@ -102,6 +102,30 @@ final class InflatingProcessor: RecordProcessor, @unchecked Sendable {
     }
 }
 
+/// Sends nothing per record; at each batch's end, the batch's last text twice under the key
+/// "summary" (an output made without an input of its own).
+final class BatchEndProcessor: RecordProcessor, @unchecked Sendable {
+    let inputTopics: [String]
+    let outputTopic: String
+    var stores: [any StateStore] { [] }
+    private var last: [UInt8]?
+
+    init(input: String, output: String) {
+        inputTopics = [input]
+        outputTopic = output
+    }
+
+    func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {
+        last = record.value.map { Array($0) }
+    }
+
+    func batchProcessed(wallNow: Int64, into output: inout ProcessorOutput) {
+        guard let text = last else { return }
+        output.send(topic: outputTopic, key: Array("summary".utf8), value: text + text)
+        last = nil
+    }
+}
+
 /// Remembers each record's text under its key (no output).
 final class RememberingProcessor: RecordProcessor, @unchecked Sendable {
     let inputTopics: [String]
@@ -422,6 +446,37 @@ struct ProcessingLoopTests {
         }
         #expect(error?.topic == topics.changelog)
         #expect(error.map { "\($0)" }?.contains("max.message.bytes") == true)
+        cluster.shutdown()
+    }
+
+    @Test func aRefusedOutputMadeWithoutAnInputIsDeadLetteredItself() async throws {
+        var configuration = configuration(group: uniqueName("g"))
+        configuration.kafkaProperties["message.max.bytes"] = "4000"
+        let loop = try ProcessingLoop(
+            configuration: configuration,
+            processor: BatchEndProcessor(input: topics.input, output: topics.output),
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running = Task { try await loop.run() }
+        try await produce([("frank", Array(String(repeating: "z", count: 2500).utf8))])
+        try await waitUntil("the record handled") { loop.counts.recordsIn == 1 }
+        #expect(loop.counts.deadLetters == ["undeliverable": 1])
+        let letters = try await readAll(topics.deadLetter, count: 1)
+        let letter = try #require(letters.first)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(letter.value ?? [])) as? [String: Any])
+        // Where it was to go (a replay sends it there), no input coordinates, and no payload:
+        // the letter would be larger than the output the broker refused.
+        #expect(letter.keyString == "summary")
+        #expect(json["reason"] as? String == "undeliverable")
+        #expect(json["sourceTopic"] as? String == topics.output)
+        #expect(json["sourcePartition"] as? Int == -1)
+        #expect(json["sourceOffset"] as? Int == -1)
+        #expect(json["payload"] == nil || json["payload"] is NSNull)
+        #expect((json["message"] as? String ?? "").contains("5000 bytes, is omitted"))
+        loop.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running.value
         cluster.shutdown()
     }
 }
