@@ -157,6 +157,7 @@ public enum KafkaAPI {
 public enum KafkaErrorCode {
     public static let notLeaderForPartition: Int32 = 6
     public static let requestTimedOut: Int32 = 7
+    public static let messageTooLarge: Int32 = 10
     public static let networkException: Int32 = 13
     public static let coordinatorNotAvailable: Int32 = 15
     public static let notCoordinator: Int32 = 16

@@ -31,6 +31,17 @@ public struct InputRecord {
     }
 }
 
+/// A store's change the broker refused for good (larger than its message limit, invalid):
+/// the loop stops rather than commit past state it could not write.
+public struct UndeliverableStateChange: Error, CustomStringConvertible {
+    public var topic: String
+    public var bytes: Int
+    public var error: KafkaError
+    public var description: String {
+        "a state change to \(topic) (\(bytes) bytes) was refused for good: \(error); raise the topic's and the producer's message limit (max.message.bytes, KAFKA_MESSAGE_MAX_BYTES) and restart"
+    }
+}
+
 /// A record the processor could not handle: it goes to the dead-letter topic with this reason.
 public struct ProcessingFailure: Error, Hashable, Sendable {
     /// A stable reason code, e.g. `invalid_json`, `validation`, `late` (a bounded metric label).
@@ -169,17 +180,6 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     struct Refused: Sendable {
         var outputs = 0
         var deadLetters = 0
-    }
-
-    /// A store's change the broker refused for good (larger than its message limit, invalid):
-    /// the loop stops rather than commit past state it could not write.
-    public struct UndeliverableStateChange: Error, CustomStringConvertible {
-        public var topic: String
-        public var bytes: Int
-        public var error: KafkaError
-        public var description: String {
-            "a state change to \(topic) (\(bytes) bytes) was refused for good: \(error); raise the topic's and the producer's message limit (max.message.bytes, KAFKA_MESSAGE_MAX_BYTES) and restart"
-        }
     }
 
     /// What the loop has done so far.

@@ -100,8 +100,35 @@ struct FaultTests {
         #expect(error?.code == .delivery)
         #expect(error?.rdKafkaName == "_MSG_TIMED_OUT")
         #expect(error?.isRetriable == true)
+        #expect(error?.isPermanentForRecord == false)  // the broker may come: worth sending again
         #expect(error?.description.contains("Local: Message timed out") == true)
         await producer.close()
+    }
+
+    @Test func aRecordRefusedForWhatItIsIsReportedAsPermanent() async throws {
+        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: quietLogger)
+        let topic = uniqueName("refused")
+        try cluster.createTopic(topic, partitions: 1)
+        var configuration = producerConfiguration(cluster)
+        configuration["message.max.bytes"] = "2000"
+        let producer = try KafkaProducer(configuration: configuration, logger: quietLogger)
+        // Over the client's own limit: refused before it is sent.
+        let tooLarge = await #expect(throws: KafkaError.self) {
+            try await producer.send(ProducerRecord(topic: topic, key: "k", value: String(repeating: "x", count: 3000)))
+        }
+        #expect(tooLarge?.rdKafkaName == "MSG_SIZE_TOO_LARGE")
+        #expect(tooLarge?.isPermanentForRecord == true)
+        // Refused by the broker (as one with a lower max.message.bytes for the topic does).
+        try cluster.pushRequestErrors(apiKey: KafkaAPI.produce, errors: [KafkaErrorCode.messageTooLarge])
+        let refused = await #expect(throws: KafkaError.self) {
+            try await producer.send(ProducerRecord(topic: topic, key: "k", value: "small enough for us"))
+        }
+        #expect(refused?.rdKafkaName == "MSG_SIZE_TOO_LARGE")
+        #expect(refused?.isPermanentForRecord == true)
+        // The producer goes on.
+        try await producer.send(ProducerRecord(topic: topic, key: "k", value: "after"))
+        await producer.close()
+        cluster.shutdown()
     }
 
     @Test func aBadPropertyIsRejectedByName() {

@@ -441,7 +441,7 @@ struct ProcessingLoopTests {
         let running = Task { try await loop.run() }
         try await produce([("erin", Array(String(repeating: "y", count: 4500).utf8))])
         // Committing past a change the store could not write would lose it: the loop stops instead.
-        let error = await #expect(throws: ProcessingLoop<RememberingProcessor>.UndeliverableStateChange.self) {
+        let error = await #expect(throws: UndeliverableStateChange.self) {
             try await running.value
         }
         #expect(error?.topic == topics.changelog)
