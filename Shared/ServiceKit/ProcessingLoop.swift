@@ -253,7 +253,9 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         do {
             try await consume()
         } catch {
-            logger.error("processing loop stopped", metadata: ["error": "\(error)"])
+            if !(error is CancellationError) {
+                logger.error("processing loop stopped", metadata: ["error": "\(error)"])
+            }
             await consumer.close()
             await producer.close(timeout: .seconds(2))
             throw error
