@@ -126,7 +126,11 @@ struct DeadLettersCommand: AsyncParsableCommand {
                 )
                 if let replayOf = letter.replayOf { print("  a failed replay of: \(archive.topic) \(replayOf)") }
                 print("  key:    \(letter.key ?? "(none)")\(letter.keyEncoding == .base64 ? " (base64)" : "")")
-                let payload = letter.payload ?? "(none)"
+                let payload =
+                    letter.payload
+                    ?? letter.payloadOmittedBytes.map {
+                        "(omitted: \($0) bytes, too large for the broker with the letter; the original is at the source)"
+                    } ?? "(none)"
                 let preview =
                     payload.count > 300 ? String(payload.prefix(300)) + "… (\(payload.utf8.count) bytes)" : payload
                 print("  payload\(letter.payloadEncoding == .base64 ? " (base64)" : ""): \(preview)")
@@ -152,11 +156,22 @@ struct DeadLettersCommand: AsyncParsableCommand {
             // Skipped unless --again: dead letters replayed before, and replays that failed again
             // (their cause is not fixed yet; replaying them in a loop would only add dead letters).
             let replayed = again ? [] : archive.replayed
+            // A letter whose payload was left out (it was too large for the broker) has nothing to
+            // send: replaying it would write a tombstone. Its original is at its source coordinates.
+            let withoutPayload = archive.letters.filter {
+                selection.matches($0.letter) && $0.letter.payloadOmittedBytes != nil
+            }
+            for entry in withoutPayload {
+                print(
+                    "not replayable \(entry.coordinates): its payload (\(entry.letter.payloadOmittedBytes ?? 0) bytes) was omitted; the original is at \(entry.letter.sourceTopic) partition \(entry.letter.sourcePartition) offset \(entry.letter.sourceOffset)"
+                )
+            }
             let selected = archive.letters.filter {
                 selection.matches($0.letter) && !replayed.contains($0.coordinates)
-                    && (again || $0.letter.replayOf == nil)
+                    && (again || $0.letter.replayOf == nil) && $0.letter.payloadOmittedBytes == nil
             }
-            let skipped = archive.letters.filter { selection.matches($0.letter) }.count - selected.count
+            let skipped =
+                archive.letters.filter { selection.matches($0.letter) }.count - selected.count - withoutPayload.count
             if dryRun {
                 for entry in selected {
                     print(

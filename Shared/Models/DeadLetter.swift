@@ -26,10 +26,15 @@ public struct DeadLetter: Codable, Sendable, Hashable, Validatable {
     public var key: String?
     /// How `key` is encoded; present exactly when `key` is.
     public var keyEncoding: Encoding?
-    /// The original payload, absent for a tombstone.
+    /// The original payload, absent for a tombstone — and when it was left out (see
+    /// `payloadOmittedBytes`).
     public var payload: String?
     /// How `payload` is encoded; always written (`utf8` for a tombstone).
     public var payloadEncoding: Encoding
+    /// Present when the payload was left out because the dead letter with it was larger than the
+    /// broker takes: the original's size in bytes. The original is still at the source
+    /// coordinates (within that topic's retention); such a letter cannot be replayed from here.
+    public var payloadOmittedBytes: Int?
     /// When the record was dead-lettered.
     public var at: Date
     /// When the failed record was itself a replay (`tandem deadletters replay`): the dead letter

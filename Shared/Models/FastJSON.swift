@@ -140,6 +140,7 @@ public enum FastJSON {
             writer.field("message", letter.message)
             writer.field("payload", letter.payload)
             writer.field("payloadEncoding", letter.payloadEncoding.rawValue)
+            writer.field("payloadOmittedBytes", letter.payloadOmittedBytes)
             writer.field("reason", letter.reason)
             writer.field("replayOf", letter.replayOf)
             writer.field("service", letter.service)

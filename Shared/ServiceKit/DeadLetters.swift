@@ -54,6 +54,7 @@ enum DeadLetters {
         }
         let bytes = decoded.originalPayload?.count ?? 0
         decoded.payload = nil
+        decoded.payloadOmittedBytes = bytes
         decoded.message += " (the payload, \(bytes) bytes, is omitted: the dead letter was refused: \(why))"
         return (try? FastJSON.encode(decoded)) ?? letter
     }

@@ -107,6 +107,31 @@ struct DeadLettersToolTests {
         }
         let loop = try tandem("replay", brokers, "--reason", "invalid")
         #expect(loop.output.contains("nothing to replay"), "\(loop.output)")
+
+        // A letter whose payload was left out (too large for the broker) is not replayed: that
+        // would write a tombstone. The tool says where the original is.
+        var omitted = incident
+        omitted.reason = "undeliverable"
+        omitted.payload = nil
+        omitted.payloadOmittedBytes = 2_000_000
+        let letters = try KafkaProducer(
+            configuration: ["bootstrap.servers": cluster.bootstrapServers],
+            logger: Self.quiet
+        )
+        try await letters.send(
+            ProducerRecord(topic: Topics.deadLetter.name, key: Array("c-2".utf8), value: try TandemJSON.encode(omitted))
+        )
+        await letters.close()
+        try await waitUntil("the letter without payload") {
+            try tandem("count", brokers, "--reason", "undeliverable").output.contains("1 dead letters selected")
+        }
+        let notReplayable = try tandem("replay", brokers, "--reason", "undeliverable")
+        #expect(notReplayable.output.contains("not replayable"), "\(notReplayable.output)")
+        #expect(notReplayable.output.contains("the original is at cs.interactions.raw partition 0 offset 0"))
+        #expect(notReplayable.output.contains("nothing to replay"), "\(notReplayable.output)")
+        #expect(
+            try tandem("show", brokers, "--reason", "undeliverable").output.contains("(omitted: 2000000 bytes")
+        )
         intake.terminate()
         await outputs.stop()
     }

@@ -180,7 +180,7 @@ struct FastJSONEncoderTests {
             let payload = Array(generator.record(exotic: true).utf8)
             var bytes = payload
             if round % 3 == 0 { generator.mutate(&bytes) }
-            let letter = DeadLetter(
+            var letter = DeadLetter(
                 service: generator.pick(["intake", "segmentation", "leads", "kpi", ""]),
                 reason: generator.pick(["undecodable", "invalid", "future_timestamp"]),
                 message: "csat: expected an integer \u{1}\"\\/ \(round)",
@@ -191,6 +191,7 @@ struct FastJSONEncoderTests {
                 originalPayload: round % 7 == 0 ? nil : bytes,
                 at: Date(timeIntervalSince1970: Double(generator.int(-62_135_596_800..<253_402_300_800)) / 1.000_1)
             )
+            if round % 11 == 0 { letter.payloadOmittedBytes = generator.int(0..<2_000_000) }
             Self.check(letter)
         }
     }

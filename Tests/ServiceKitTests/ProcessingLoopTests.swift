@@ -421,6 +421,7 @@ struct ProcessingLoopTests {
                 #expect(json["reason"] as? String == "invalid_utf8")
                 #expect(json["payload"] == nil || json["payload"] is NSNull)
                 #expect(message.contains("3201 bytes, is omitted"))
+                #expect(json["payloadOmittedBytes"] as? Int == 3201)
             }
         }
         loop.stop()
@@ -474,6 +475,7 @@ struct ProcessingLoopTests {
         #expect(json["sourceOffset"] as? Int == -1)
         #expect(json["payload"] == nil || json["payload"] is NSNull)
         #expect((json["message"] as? String ?? "").contains("5000 bytes, is omitted"))
+        #expect(json["payloadOmittedBytes"] as? Int == 5000)
         loop.stop()
         try await produce([("wake", Array("x".utf8))])
         try await running.value
