@@ -172,6 +172,21 @@ struct ProcessingLoopTests {
         )
     }
 
+    /// A loop in its own group whose producer refuses every record over 4,000 bytes for good (as
+    /// a broker refuses one over its message limit).
+    func refusingOver4000Bytes<Processor: RecordProcessor>(
+        _ processor: Processor
+    ) throws -> ProcessingLoop<Processor> {
+        var configuration = configuration(group: uniqueName("g"))
+        configuration.kafkaProperties["message.max.bytes"] = "4000"
+        return try ProcessingLoop(
+            configuration: configuration,
+            processor: processor,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+    }
+
     func produce(_ values: [(key: String, value: [UInt8])]) async throws {
         let producer = try KafkaProducer(
             configuration: ["bootstrap.servers": cluster.bootstrapServers],
@@ -381,15 +396,7 @@ struct ProcessingLoopTests {
     }
 
     @Test func anOutputRefusedForGoodDeadLettersItsInputAndTheLoopGoesOn() async throws {
-        var configuration = configuration(group: uniqueName("g"))
-        // Records over 4,000 bytes are refused for good (as a broker refuses one over its limit).
-        configuration.kafkaProperties["message.max.bytes"] = "4000"
-        let loop = try ProcessingLoop(
-            configuration: configuration,
-            processor: InflatingProcessor(input: topics.input, output: topics.output),
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
-        )
+        let loop = try refusingOver4000Bytes(InflatingProcessor(input: topics.input, output: topics.output))
         let running = Task { try await loop.run() }
         let big = "big" + String(repeating: "x", count: 1500)  // its output, four times as long, is refused
         let invalid: [UInt8] = [0xff] + Array(repeating: 0x41, count: 3200)  // its dead letter (base64) is refused
@@ -431,14 +438,7 @@ struct ProcessingLoopTests {
     }
 
     @Test func aStateChangeRefusedForGoodStopsTheLoopSayingWhy() async throws {
-        var configuration = configuration(group: uniqueName("g"))
-        configuration.kafkaProperties["message.max.bytes"] = "4000"
-        let loop = try ProcessingLoop(
-            configuration: configuration,
-            processor: RememberingProcessor(input: topics.input, changelog: topics.changelog),
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
-        )
+        let loop = try refusingOver4000Bytes(RememberingProcessor(input: topics.input, changelog: topics.changelog))
         let running = Task { try await loop.run() }
         try await produce([("erin", Array(String(repeating: "y", count: 4500).utf8))])
         // Committing past a change the store could not write would lose it: the loop stops instead.
@@ -451,14 +451,7 @@ struct ProcessingLoopTests {
     }
 
     @Test func aRefusedOutputMadeWithoutAnInputIsDeadLetteredItself() async throws {
-        var configuration = configuration(group: uniqueName("g"))
-        configuration.kafkaProperties["message.max.bytes"] = "4000"
-        let loop = try ProcessingLoop(
-            configuration: configuration,
-            processor: BatchEndProcessor(input: topics.input, output: topics.output),
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
-        )
+        let loop = try refusingOver4000Bytes(BatchEndProcessor(input: topics.input, output: topics.output))
         let running = Task { try await loop.run() }
         try await produce([("frank", Array(String(repeating: "z", count: 2500).utf8))])
         try await waitUntil("the record handled") { loop.counts.recordsIn == 1 }
