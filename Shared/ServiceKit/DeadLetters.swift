@@ -1,4 +1,5 @@
 import Foundation
+import Kafka
 import Models
 
 /// Dead letters: what the loop writes to `cs.deadletter` for a record it could not handle.
@@ -46,16 +47,18 @@ enum DeadLetters {
         }
     }
 
-    /// A dead letter's bytes again without the original payload (the source coordinates, which
-    /// locate it, stay), its message saying why. Bytes that are not a dead letter come back as they are.
-    static func withoutPayload(_ letter: [UInt8]?, because why: String) -> [UInt8] {
-        guard let letter, var decoded = try? TandemJSON.decode(DeadLetter.self, from: letter) else {
-            return letter ?? []
+    /// A dead-letter record again without the original payload (the source coordinates, which
+    /// locate it, stay), its message saying why. A value that is not a dead letter stays as it is.
+    static func withoutPayload(_ letter: ProducerRecord, because why: String) -> ProducerRecord {
+        guard let value = letter.value, var decoded = try? TandemJSON.decode(DeadLetter.self, from: value) else {
+            return letter
         }
         let bytes = decoded.originalPayload?.count ?? 0
         decoded.payload = nil
         decoded.payloadOmittedBytes = bytes
         decoded.message += " (the payload, \(bytes) bytes, is omitted: the dead letter was refused: \(why))"
-        return (try? FastJSON.encode(decoded)) ?? letter
+        var stripped = letter
+        stripped.value = (try? FastJSON.encode(decoded)) ?? value
+        return stripped
     }
 }

@@ -647,11 +647,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             if let first = failed.first {
                 // A store's change the broker will never take: committing past it would lose the
                 // state, retrying cannot help. Stop, loudly, with what an operator must change.
-                throw UndeliverableStateChange(
-                    topic: stateChanges.record(at: first.index).topic,
-                    bytes: stateChanges.record(at: first.index).value?.count ?? 0,
-                    error: first.error
-                )
+                let change = stateChanges.record(at: first.index)
+                throw UndeliverableStateChange(topic: change.topic, bytes: change.value?.count ?? 0, error: first.error)
             }
             _ = try await previousAcknowledged?.value
             return refused
@@ -755,6 +752,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     ) async throws -> Refused {
         var refused = Refused()
         var letters = ProducerBatch()
+        /// Dead letters refused for good, again without their payloads.
+        var stripped = ProducerBatch()
         var lettered = Set<Int32>()
         for (index, error) in failed {
             let output = batch.record(at: index)
@@ -765,11 +764,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 ]
             )
             if output.topic == deadLetterTopic {
-                letters.append(
-                    topic: deadLetterTopic,
-                    key: output.key,
-                    value: DeadLetters.withoutPayload(output.value, because: "\(error)")
-                )
+                stripped.append(DeadLetters.withoutPayload(output, because: "\(error)"))
                 continue
             }
             refused.outputs += 1
@@ -803,33 +798,28 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             }
             refused.deadLetters += 1
         }
-        let lettersSent = letters
-        for (index, error) in try await deliverAll(
-            await producer.enqueue(lettersSent),
-            batch: lettersSent,
-            what: "dead letters"
-        ) {
-            // Too large even as a dead letter (its payload with the letter's fields): without it.
-            let letter = lettersSent.record(at: index)
-            try await sendUntilDeliveredOrLogged(
-                topic: deadLetterTopic,
-                key: letter.key,
-                value: DeadLetters.withoutPayload(letter.value, because: "\(error)")
-            )
+        if !letters.isEmpty {
+            let sent = letters
+            for (index, error) in try await deliverAll(await producer.enqueue(sent), batch: sent, what: "dead letters")
+            {
+                // Too large even as a dead letter (its payload with the letter's fields).
+                stripped.append(DeadLetters.withoutPayload(sent.record(at: index), because: "\(error)"))
+            }
+        }
+        if !stripped.isEmpty {
+            let sent = stripped
+            for (index, error) in try await deliverAll(await producer.enqueue(sent), batch: sent, what: "dead letters")
+            {
+                logger.critical(
+                    "a dead letter without payload was refused for good and is lost",
+                    metadata: [
+                        "kafka.topic": "\(deadLetterTopic)", "bytes": "\(sent.record(at: index).value?.count ?? 0)",
+                        "error": "\(error)",
+                    ]
+                )
+            }
         }
         return refused
-    }
-
-    /// Sends one record; one refused for good is logged (with no payload: it may hold PII) and dropped.
-    private func sendUntilDeliveredOrLogged(topic: String, key: [UInt8]?, value: [UInt8]) async throws {
-        var batch = ProducerBatch()
-        batch.append(topic: topic, key: key, value: value)
-        for (_, error) in try await deliverAll(await producer.enqueue(batch), batch: batch, what: "dead letters") {
-            logger.critical(
-                "a dead letter without payload was refused for good and is lost",
-                metadata: ["kafka.topic": "\(topic)", "bytes": "\(value.count)", "error": "\(error)"]
-            )
-        }
     }
 
     /// Restores every store's partitions from their changelogs before any of their records is processed.
