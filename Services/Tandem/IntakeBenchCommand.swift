@@ -49,16 +49,7 @@ struct IntakeBenchCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "tandem.bench")
         logger.logLevel = .error
-        let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-        defer { cluster.shutdown() }
         let (records, partitions, repeats) = (options.records, options.partitions, options.repeats)
-        let bench = KafkaBench(
-            cluster: cluster,
-            records: records,
-            valueSize: options.valueSize,
-            partitions: partitions,
-            logger: logger
-        )
 
         var bare: [Double] = []
         var intake: [Double] = []
@@ -66,6 +57,18 @@ struct IntakeBenchCommand: AsyncParsableCommand {
         var cores: [Double] = []
         var expected = (published: 0, duplicates: 0, deadLetters: 0)
         for round in 1...repeats {
+            // Each round on a broker of its own: the mock keeps every record of earlier rounds in
+            // memory (it cannot delete a topic), so later rounds ran over a larger heap than the
+            // first; a fresh broker starts every round, and both measurements in it, alike.
+            let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
+            defer { cluster.shutdown() }
+            let bench = KafkaBench(
+                cluster: cluster,
+                records: records,
+                valueSize: options.valueSize,
+                partitions: partitions,
+                logger: logger
+            )
             let prefix = "bench\(round)."
             let configuration = ServiceConfiguration(
                 service: "intake",
