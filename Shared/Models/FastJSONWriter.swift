@@ -375,8 +375,13 @@ struct FastJSONWriter {
 
     /// `"key":` and a value already written as JSON.
     mutating func field(_ key: StaticString, json: [UInt8]) {
+        json.withUnsafeBufferPointer { field(key, json: $0) }
+    }
+
+    /// `"key":` and a value already written as JSON, given as bytes.
+    mutating func field(_ key: StaticString, json: UnsafeBufferPointer<UInt8>) {
         self.key(key)
-        json.withUnsafeBufferPointer { bytes($0) }
+        bytes(json)
     }
 
     /// `"key":` and a string given as valid UTF-8 bytes.

@@ -38,13 +38,15 @@ public final class InteractionTranscoder {
     /// The names matched and written, this transcoder's own: shared tables would be retained and
     /// released by every shard's thread on every record, and their reference counts would bounce
     /// between cores (it measured as the largest single cost of the hot path with two shards).
+    /// The same goes for the JSON written from them: it lies in ``written``, freed with the
+    /// transcoder, and is passed around as pointers, which (unlike arrays) are not retained and
+    /// released on every record.
     private let channelNames = Channel.exactNames()
-    private let kinds = NameTable(InteractionKind.allCases.map { ($0.rawValue, Named($0.rawValue, $0)) })
-    private let departments = NameTable(Department.allCases.map { ($0.rawValue, Named($0.rawValue, $0)) })
+    private let written: WrittenNames
+    private let kinds: NameTable<Named<InteractionKind>>
+    private let departments: NameTable<Named<Department>>
     /// Each channel's name and group as written (plain ASCII: no escapes).
-    private let channels = Channel.allCases.map {
-        (channel: $0, name: Named($0.rawValue, $0).json, group: Named($0.channelGroup.rawValue, $0).json)
-    }
+    private let channels: [(channel: Channel, name: UnsafeBufferPointer<UInt8>, group: UnsafeBufferPointer<UInt8>)]
     private let scratch = FastJSONWriter.Scratch()
     private let mask: Mask
     /// How many records this transcoder declined (a metric: a high share means lost speed).
@@ -53,6 +55,13 @@ public final class InteractionTranscoder {
     /// - Parameter mask: applied to `text` and to every `attributes` value, as intake masks them.
     public init(mask: @escaping Mask) {
         self.mask = mask
+        let written = WrittenNames()
+        self.written = written
+        kinds = NameTable(InteractionKind.allCases.map { ($0.rawValue, Named($0, json: written.quoted($0.rawValue))) })
+        departments = NameTable(Department.allCases.map { ($0.rawValue, Named($0, json: written.quoted($0.rawValue))) })
+        channels = Channel.allCases.map {
+            (channel: $0, name: written.quoted($0.rawValue), group: written.quoted($0.channelGroup.rawValue))
+        }
     }
 
     /// The clean interaction of a raw record value, or nil when declined.
@@ -221,16 +230,33 @@ public final class InteractionTranscoder {
         return count <= maximum
     }
 
-    /// A name written from a table: its value and its JSON (quoted), so that records are matched
-    /// and written without making a string.
-    private struct Named<Value: Sendable>: Sendable {
+    /// A name written from a table: its value and its JSON (quoted, in the transcoder's
+    /// ``WrittenNames``), so that records are matched and written without making a string.
+    private struct Named<Value: Sendable>: @unchecked Sendable {
         var value: Value
-        var json: [UInt8]
+        var json: UnsafeBufferPointer<UInt8>
 
-        init(_ name: String, _ value: Value) {
+        init(_ value: Value, json: UnsafeBufferPointer<UInt8>) {
             self.value = value
-            json = Array("\"\(name)\"".utf8)
+            self.json = json
         }
+    }
+
+    /// The quoted names a transcoder writes, each in memory of its own that lives, unchanged,
+    /// exactly as long as this object (the transcoder's).
+    private final class WrittenNames {
+        private var held: [UnsafeMutableBufferPointer<UInt8>] = []
+
+        /// `"name"` as bytes that stay valid while this object lives.
+        func quoted(_ name: String) -> UnsafeBufferPointer<UInt8> {
+            let bytes = Array("\"\(name)\"".utf8)
+            let copy = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+            _ = copy.initialize(from: bytes)
+            held.append(copy)
+            return UnsafeBufferPointer(copy)
+        }
+
+        deinit { held.forEach { $0.deallocate() } }
     }
 
     @inline(__always)

@@ -19,23 +19,31 @@ struct NameTable<Value: Sendable>: Sendable {
         }
     }
 
-    /// The entries by the byte count of their name.
-    private var byCount = [[(name: Packed, value: Value)]](repeating: [], count: 17)
+    /// The entries, those of each name length together (one flat array: an array of arrays had
+    /// its inner array retained and released on every lookup).
+    private var entries: [(name: Packed, value: Value)] = []
+    /// Where in ``entries`` the names of each byte count (0…16) lie.
+    private var ranges = [Range<Int>](repeating: 0..<0, count: 17)
 
     /// The table of `entries`; names longer than 16 bytes are left out.
     init(_ entries: some Sequence<(String, Value)>) {
+        var byCount = [[(name: Packed, value: Value)]](repeating: [], count: 17)
         for (name, value) in entries {
             var name = name
             name.withUTF8 { bytes in
                 if let packed = Packed(bytes) { byCount[bytes.count].append((packed, value)) }
             }
         }
+        for (count, named) in byCount.enumerated() {
+            ranges[count] = self.entries.count..<(self.entries.count + named.count)
+            self.entries.append(contentsOf: named)
+        }
     }
 
     /// The value of the name spelled exactly `bytes`, nil when it is not in the table.
     func value(_ bytes: UnsafeBufferPointer<UInt8>) -> Value? {
         guard let packed = Packed(bytes) else { return nil }
-        for entry in byCount[bytes.count] where entry.name == packed { return entry.value }
+        for index in ranges[bytes.count] where entries[index].name == packed { return entries[index].value }
         return nil
     }
 }
