@@ -50,81 +50,27 @@ struct IntakeBenchCommand: AsyncParsableCommand {
         var logger = Logger(label: "tandem.bench")
         logger.logLevel = .error
         let (records, partitions, repeats) = (options.records, options.partitions, options.repeats)
-
         var bare: [Double] = []
         var intake: [Double] = []
         var latencies: [Double] = []
         var cores: [Double] = []
         var expected = (published: 0, duplicates: 0, deadLetters: 0)
+        // Each round on a broker of its own: the mock keeps every record of earlier rounds in
+        // memory (it cannot delete a topic), so later rounds ran over a larger heap than the first;
+        // a fresh broker starts every round, and both measurements in it, alike. They are all shut
+        // down at the end, as the one broker was: a client of a round may still be letting go of
+        // its connections just after the round returns.
+        var clusters: [EmbeddedKafkaCluster] = []
+        defer { clusters.forEach { $0.shutdown() } }
         for round in 1...repeats {
-            // Each round on a broker of its own: the mock keeps every record of earlier rounds in
-            // memory (it cannot delete a topic), so later rounds ran over a larger heap than the
-            // first; a fresh broker starts every round, and both measurements in it, alike.
             let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-            defer { cluster.shutdown() }
-            let bench = KafkaBench(
-                cluster: cluster,
-                records: records,
-                valueSize: options.valueSize,
-                partitions: partitions,
-                logger: logger
-            )
-            let prefix = "bench\(round)."
-            let configuration = ServiceConfiguration(
-                service: "intake",
-                brokers: cluster.bootstrapServers,
-                kafkaProperties: ["fetch.wait.max.ms": String(fetchWaitMilliseconds)],
-                topicPrefix: prefix,
-                groupID: "bench-intake-\(round)"
-            )
-            for spec in [Topics.interactionsRaw, Topics.interactions, Topics.deadLetter] {
-                try cluster.createTopic(configuration.topic(spec), partitions: partitions)
-            }
-            try cluster.createTopic(
-                configuration.topic(Topics.intakeDedupChangelog),
-                partitions: partitions
-            )
-            try cluster.createTopic("\(prefix)passthrough", partitions: partitions)
-            let raw = configuration.topic(Topics.interactionsRaw)
-
-            let loop = try ProcessingLoop(
-                configuration: configuration,
-                processors: (0..<threads).map { _ in IntakeProcessor(configuration: configuration, rules: .defaults) },
-                deadLetterTopic: configuration.topic(Topics.deadLetter),
-                logger: logger
-            )
-            // The records are all there before the service starts: the figure is its own pace.
-            progress("[\(round)/\(repeats)] filling \(raw)…")
-            expected = try await fill(cluster: cluster, topic: raw, round: round, logger: logger)
-            let running = Task { try await loop.run() }
-            let measuring = Task { try await Self.throughput(loop, records: records) }
-            progress("[\(round)/\(repeats)] intake…")
-            let measured = try await measuring.value
-            intake.append(measured.recordsPerSecond)
+            clusters.append(cluster)
+            let measured = try await measureRound(round, on: cluster, logger: logger)
+            intake.append(measured.intake)
             cores.append(measured.cores)
-            let published = loop.processors.reduce(0) { $0 + $1.published }
-            let duplicates = loop.processors.reduce(0) { $0 + $1.duplicates }
-            let deadLetters = loop.counts.deadLetters.values.reduce(0, +)
-            guard published == expected.published, duplicates == expected.duplicates,
-                deadLetters == expected.deadLetters
-            else {
-                loop.stop()
-                try? await running.value
-                throw BenchFailure(
-                    "intake accounted wrongly: published \(published)/\(expected.published), duplicates \(duplicates)/\(expected.duplicates), dead letters \(deadLetters)/\(expected.deadLetters)"
-                )
-            }
-            if round == repeats {
-                progress("[\(round)/\(repeats)] latency at \(latencyRate) rec/s…")
-                latencies = try await latency(cluster: cluster, configuration: configuration, logger: logger)
-            }
-            loop.stop()
-            try await running.value
-            progress("[\(round)/\(repeats)] bare passthrough of the same records…")
-            bare.append(try await bench.swiftPassthrough(from: raw, to: "\(prefix)passthrough"))
-            progress(
-                "[\(round)/\(repeats)] bare \(format(bare.last!)) rec/s, intake \(format(intake.last!)) rec/s\n"
-            )
+            bare.append(measured.bare)
+            expected = measured.expected
+            if let measuredLatencies = measured.latencies { latencies = measuredLatencies }
         }
         progress("dedup memory…")
         let (bytesPerId, processorPerSecond) = try dedupBytesPerId(count: dedupIds)
@@ -164,6 +110,90 @@ struct IntakeBenchCommand: AsyncParsableCommand {
             let data = try JSONSerialization.data(withJSONObject: summary, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         }
+    }
+
+    /// What one round measured.
+    private struct Round {
+        var intake: Double
+        var cores: Double
+        var bare: Double
+        var expected: (published: Int, duplicates: Int, deadLetters: Int)
+        /// Measured in the last round only.
+        var latencies: [Double]?
+    }
+
+    /// One round on `cluster`: fill, intake, (in the last round) latency, bare passthrough.
+    private func measureRound(_ round: Int, on cluster: EmbeddedKafkaCluster, logger: Logger) async throws -> Round {
+        let (records, partitions, repeats) = (options.records, options.partitions, options.repeats)
+        let bench = KafkaBench(
+            cluster: cluster,
+            records: records,
+            valueSize: options.valueSize,
+            partitions: partitions,
+            logger: logger
+        )
+        let prefix = "bench\(round)."
+        let configuration = ServiceConfiguration(
+            service: "intake",
+            brokers: cluster.bootstrapServers,
+            kafkaProperties: ["fetch.wait.max.ms": String(fetchWaitMilliseconds)],
+            topicPrefix: prefix,
+            groupID: "bench-intake-\(round)"
+        )
+        for spec in [Topics.interactionsRaw, Topics.interactions, Topics.deadLetter] {
+            try cluster.createTopic(configuration.topic(spec), partitions: partitions)
+        }
+        try cluster.createTopic(
+            configuration.topic(Topics.intakeDedupChangelog),
+            partitions: partitions
+        )
+        try cluster.createTopic("\(prefix)passthrough", partitions: partitions)
+        let raw = configuration.topic(Topics.interactionsRaw)
+
+        let loop = try ProcessingLoop(
+            configuration: configuration,
+            processors: (0..<threads).map { _ in IntakeProcessor(configuration: configuration, rules: .defaults) },
+            deadLetterTopic: configuration.topic(Topics.deadLetter),
+            logger: logger
+        )
+        // The records are all there before the service starts: the figure is its own pace.
+        progress("[\(round)/\(repeats)] filling \(raw)…")
+        let expected = try await fill(cluster: cluster, topic: raw, round: round, logger: logger)
+        let running = Task { try await loop.run() }
+        let measuring = Task { try await Self.throughput(loop, records: records) }
+        progress("[\(round)/\(repeats)] intake…")
+        let measured = try await measuring.value
+        let published = loop.processors.reduce(0) { $0 + $1.published }
+        let duplicates = loop.processors.reduce(0) { $0 + $1.duplicates }
+        let deadLetters = loop.counts.deadLetters.values.reduce(0, +)
+        guard published == expected.published, duplicates == expected.duplicates,
+            deadLetters == expected.deadLetters
+        else {
+            loop.stop()
+            try? await running.value
+            throw BenchFailure(
+                "intake accounted wrongly: published \(published)/\(expected.published), duplicates \(duplicates)/\(expected.duplicates), dead letters \(deadLetters)/\(expected.deadLetters)"
+            )
+        }
+        var latencies: [Double]?
+        if round == repeats {
+            progress("[\(round)/\(repeats)] latency at \(latencyRate) rec/s…")
+            latencies = try await latency(cluster: cluster, configuration: configuration, logger: logger)
+        }
+        loop.stop()
+        try await running.value
+        progress("[\(round)/\(repeats)] bare passthrough of the same records…")
+        let bare = try await bench.swiftPassthrough(from: raw, to: "\(prefix)passthrough")
+        progress(
+            "[\(round)/\(repeats)] bare \(format(bare)) rec/s, intake \(format(measured.recordsPerSecond)) rec/s\n"
+        )
+        return Round(
+            intake: measured.recordsPerSecond,
+            cores: measured.cores,
+            bare: bare,
+            expected: expected,
+            latencies: latencies
+        )
     }
 
     /// Fills the raw topic; returns what intake must make of it.
