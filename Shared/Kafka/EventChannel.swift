@@ -76,6 +76,19 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
     }
 
     /// The consumer is closing: let the poll thread finish without waiting for the reader.
+    /// Drops what is buffered and not yet read (released after the lock is let go). For the
+    /// consumer letting go of its channel: buffered batches hold the client, and the client holds
+    /// this channel through its callbacks, so unread batches would keep both alive for good.
+    func discardBuffered() {
+        condition.lock()
+        var dropped: [Element] = []
+        swap(&dropped, &buffer)
+        head = 0
+        condition.broadcast()
+        condition.unlock()
+        dropped.removeAll()
+    }
+
     func stopBlocking() {
         condition.lock()
         unbounded = true

@@ -46,7 +46,7 @@ public final class KafkaConsumer: Sendable {
         "queued.max.messages.kbytes": "1048576",
     ]
 
-    private let client: RDKafkaClient
+    let client: RDKafkaClient
     private let callbacks: ConsumerCallbacks
     private let channel: EventChannel<ConsumerEvent>
     private let stopping = AtomicFlag()
@@ -402,6 +402,15 @@ public final class KafkaConsumer: Sendable {
     /// group delivers them again). Used to stop a processing loop that waits for records.
     public func stopEvents() {
         channel.finish()
+    }
+
+    /// Batches fetched but never read hold the client (their records must be destroyed before
+    /// its handle), and the client reaches them through its callbacks and this consumer's
+    /// channel: without this, a consumer closed with unread batches — a reader that stopped
+    /// early — kept its librdkafka handle, threads, sockets and fetched records until the process
+    /// exited. No one can read them once the consumer is gone.
+    deinit {
+        channel.discardBuffered()
     }
 
     /// Leaves the group (a final revocation is delivered but not waited for), stops the poll
