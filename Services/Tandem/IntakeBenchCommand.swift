@@ -13,8 +13,9 @@ struct IntakeBenchCommand: AsyncParsableCommand {
         commandName: "intake",
         abstract: "Intake throughput and latency raw-in → clean-out, against the bare passthrough of the same records.",
         discussion: """
-            Each round fills cs.interactions.raw with realistic ~400-byte records (every channel and its aliases,
-            Chinese text with phone numbers and e-mail addresses to mask, 2 % adapter retries, 1 % invalid), then:
+            Each round, on an embedded broker of its own, fills cs.interactions.raw with realistic ~400-byte
+            records (every channel and its aliases, Chinese text with phone numbers and e-mail addresses to mask,
+            2 % adapter retries, 1 % invalid), then:
             passthrough — the wrapper alone copies them consume → produce (as in `bench kafka`);
             intake — IntakeProcessor in its ProcessingLoop (decode, validate, normalise, mask, dedup store and its
             changelog, produce, acknowledgements, commits), timed from its first record to the last batch
@@ -57,14 +58,11 @@ struct IntakeBenchCommand: AsyncParsableCommand {
         var expected = (published: 0, duplicates: 0, deadLetters: 0)
         // Each round on a broker of its own: the mock keeps every record of earlier rounds in
         // memory (it cannot delete a topic), so later rounds ran over a larger heap than the first;
-        // a fresh broker starts every round, and both measurements in it, alike. They are all shut
-        // down at the end, as the one broker was: a client of a round may still be letting go of
-        // its connections just after the round returns.
-        var clusters: [EmbeddedKafkaCluster] = []
-        defer { clusters.forEach { $0.shutdown() } }
+        // a fresh broker starts every round, and both measurements in it, alike. A round's broker
+        // is shut down once the round has returned, with every client it made let go of.
         for round in 1...repeats {
             let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
-            clusters.append(cluster)
+            defer { cluster.shutdown() }
             let measured = try await measureRound(round, on: cluster, logger: logger)
             intake.append(measured.intake)
             cores.append(measured.cores)
