@@ -232,6 +232,7 @@ public final class InteractionTranscoder {
 
     /// A name written from a table: its value and its JSON (quoted, in the transcoder's
     /// ``WrittenNames``), so that records are matched and written without making a string.
+    /// Sendable as the table requires: the bytes are written once, before any use, and only read.
     private struct Named<Value: Sendable>: @unchecked Sendable {
         var value: Value
         var json: UnsafeBufferPointer<UInt8>
