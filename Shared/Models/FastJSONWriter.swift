@@ -373,11 +373,6 @@ struct FastJSONWriter {
         byte(UInt8(ascii: "\""))
     }
 
-    /// `"key":` and a value already written as JSON.
-    mutating func field(_ key: StaticString, json: [UInt8]) {
-        json.withUnsafeBufferPointer { field(key, json: $0) }
-    }
-
     /// `"key":` and a value already written as JSON, given as bytes.
     mutating func field(_ key: StaticString, json: UnsafeBufferPointer<UInt8>) {
         self.key(key)
