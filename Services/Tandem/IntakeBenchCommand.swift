@@ -123,13 +123,7 @@ struct IntakeBenchCommand: AsyncParsableCommand {
     /// One round on `cluster`: fill, intake, (in the last round) latency, bare passthrough.
     private func measureRound(_ round: Int, on cluster: EmbeddedKafkaCluster, logger: Logger) async throws -> Round {
         let (records, partitions, repeats) = (options.records, options.partitions, options.repeats)
-        let bench = KafkaBench(
-            cluster: cluster,
-            records: records,
-            valueSize: options.valueSize,
-            partitions: partitions,
-            logger: logger
-        )
+        let bench = KafkaBench(cluster: cluster, options: options, logger: logger)
         let prefix = "bench\(round)."
         let configuration = ServiceConfiguration(
             service: "intake",

@@ -29,13 +29,7 @@ struct KafkaBenchCommand: AsyncParsableCommand {
         let (records, valueSize, partitions, repeats, json) = (
             options.records, options.valueSize, options.partitions, options.repeats, options.json
         )
-        let bench = KafkaBench(
-            cluster: cluster,
-            records: records,
-            valueSize: valueSize,
-            partitions: partitions,
-            logger: logger
-        )
+        let bench = KafkaBench(cluster: cluster, options: options, logger: logger)
 
         var samples: [String: [String: [Double]]] = [:]
         for round in 1...repeats {
@@ -145,6 +139,15 @@ struct KafkaBench: Sendable {
     let valueSize: Int
     let partitions: Int
     let logger: Logger
+
+    /// The steps on `cluster` with the records, value size and partitions of the command line.
+    init(cluster: EmbeddedKafkaCluster, options: BenchOptions, logger: Logger) {
+        self.cluster = cluster
+        records = options.records
+        valueSize = options.valueSize
+        partitions = options.partitions
+        self.logger = logger
+    }
 
     var producerProperties: [String: String] {
         KafkaProducer.defaults.merging(["bootstrap.servers": cluster.bootstrapServers]) { _, new in new }

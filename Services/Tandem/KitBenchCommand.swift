@@ -30,13 +30,7 @@ struct KitBenchCommand: AsyncParsableCommand {
         let cluster = try EmbeddedKafkaCluster(brokers: 1, logger: logger)
         defer { cluster.shutdown() }
         let (records, partitions, repeats, json) = (options.records, options.partitions, options.repeats, options.json)
-        let bench = KafkaBench(
-            cluster: cluster,
-            records: records,
-            valueSize: options.valueSize,
-            partitions: partitions,
-            logger: logger
-        )
+        let bench = KafkaBench(cluster: cluster, options: options, logger: logger)
 
         var bare: [Double] = []
         var loop: [Double] = []
