@@ -9,10 +9,25 @@ public struct InputRecord {
     public let topic: String
     public let partition: Int32
     public let offset: Int64
-    /// Milliseconds since the epoch, when the record has a timestamp.
-    public let timestamp: Int64?
     public let key: UnsafeRawBufferPointer?
     public let value: UnsafeRawBufferPointer?
+    /// The timestamp given, or the consumed record to read it from when asked.
+    private let stamp: Stamp
+
+    private enum Stamp {
+        case given(Int64?)
+        case consumed(ConsumerRecordView)
+    }
+
+    /// Milliseconds since the epoch, when the record has a timestamp. Read from a consumed
+    /// record only when asked: most processors never ask, and reading it costs a call into
+    /// librdkafka and a memory line of the message beyond those the loop reads anyway.
+    public var timestamp: Int64? {
+        switch stamp {
+        case .given(let timestamp): timestamp
+        case .consumed(let record): record.timestamp
+        }
+    }
 
     public init(
         topic: String,
@@ -25,9 +40,20 @@ public struct InputRecord {
         self.topic = topic
         self.partition = partition
         self.offset = offset
-        self.timestamp = timestamp
         self.key = key
         self.value = value
+        stamp = .given(timestamp)
+    }
+
+    /// A consumed record under the name `topic`, its key and value read in place (`key` and
+    /// `value` are the record's own).
+    init(_ record: ConsumerRecordView, topic: String, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?) {
+        self.topic = topic
+        partition = record.partition
+        offset = record.offset
+        self.key = key
+        self.value = value
+        stamp = .consumed(record)
     }
 }
 
@@ -437,7 +463,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         if shards == 1 {
             var result = ShardResult()
             result.output.batch = Self.outputBatch(records: batch.count, valueBytes: valueBytes[0])
-            process(batch, indices: batch.indices, with: processor, topicNames: topicNames, into: &result)
+            process(batch, indices: nil, with: processor, topicNames: topicNames, into: &result)
             results = [result]
         } else {
             // The shards' shares on as many threads; each writes only its own result.
@@ -484,17 +510,23 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     }
 
     /// One shard's records of a batch, in order, through its processor; failures become dead letters.
+    ///
+    /// - Parameter indices: the shard's records by their place in the batch; nil for all of them.
+    ///   A concrete type, not a generic sequence: the loop runs once per record, and a generic
+    ///   one was not specialised where it is called from the shards' closure.
     private func process(
         _ batch: ConsumerBatch,
-        indices: some Sequence<Int>,
+        indices: [Int]?,
         with processor: Processor,
         topicNames: [Int: String],
         into result: inout ShardResult
     ) {
         var runTopicID = -1
         var topic = ""
-        result.origins.reserveCapacity(indices.underestimatedCount)
-        for index in indices {
+        let count = indices?.count ?? batch.count
+        result.origins.reserveCapacity(count)
+        for position in 0..<count {
+            let index = indices?[position] ?? position
             let record = batch[index]
             let outputsBefore = result.output.batch.count
             let topicID = record.topicID
@@ -506,14 +538,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             }
             let failure: ProcessingFailure? = record.withUnsafeKey { key in
                 record.withUnsafeValue { value in
-                    let input = InputRecord(
-                        topic: topic,
-                        partition: record.partition,
-                        offset: record.offset,
-                        timestamp: record.timestamp,
-                        key: key,
-                        value: value
-                    )
+                    let input = InputRecord(record, topic: topic, key: key, value: value)
                     do throws(ProcessingFailure) {
                         try processor.process(input, into: &result.output)
                         return nil
@@ -870,16 +895,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         restored += try await readToEnd(reader, tails, ends: tailEnds) { record in
             record.withUnsafeKey { key in
                 record.withUnsafeValue { value in
-                    processor.restoreOutputTail(
-                        InputRecord(
-                            topic: record.topic,
-                            partition: record.partition,
-                            offset: record.offset,
-                            timestamp: record.timestamp,
-                            key: key,
-                            value: value
-                        )
-                    )
+                    processor.restoreOutputTail(InputRecord(record, topic: record.topic, key: key, value: value))
                 }
             }
         }
