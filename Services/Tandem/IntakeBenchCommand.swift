@@ -230,7 +230,6 @@ struct IntakeBenchCommand: AsyncParsableCommand {
         let measured = try await LoopThroughput.measure(
             loop,
             total: records,
-            poll: .microseconds(500),
             timeout: .seconds(300)
         )
         guard loop.counts.recordsIn >= records, measured.seconds > 0 else {

@@ -215,6 +215,10 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         public var deadLetters: [String: Int] = [:]
         public var batches = 0
         public var retries = 0
+        /// When the last batch completed (its outputs and state changes acknowledged): a reader
+        /// that polls the counters learns when the loop got somewhere to the instant, however
+        /// seldom it polls.
+        public var lastCompleted: ContinuousClock.Instant?
     }
 
     /// Creates the loop's consumer (in the service's group) and producer, with one processor.
@@ -701,6 +705,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             counters.recordsOut += outputs + deadLetters.values.reduce(0, +)
             counters.batches += 1
             for (reason, count) in deadLetters { counters.deadLetters[reason, default: 0] += count }
+            counters.lastCompleted = .now
         }
         metrics.batchDone(
             perTopic: batch.perTopic,
