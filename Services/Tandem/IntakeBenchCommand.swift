@@ -348,10 +348,11 @@ struct IntakeBenchCommand: AsyncParsableCommand {
         let started = threadCPUSeconds()
         for (index, sample) in samples.enumerated() {
             try sample.value.withUnsafeBytes { value in
+                // Runs of 128 records of one partition, as a shard gets them from a consumer batch.
                 let record = InputRecord(
                     topic: topic,
-                    partition: Int32(index % 64),
-                    offset: Int64(index / 64),
+                    partition: Int32(index / 128 % 64),
+                    offset: Int64(index / (128 * 64) * 128 + index % 128),
                     timestamp: nil,
                     key: nil,
                     value: value
