@@ -75,7 +75,6 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
         waiter?.resume(returning: nil)
     }
 
-    /// The consumer is closing: let the poll thread finish without waiting for the reader.
     /// Drops what is buffered and not yet read (released after the lock is let go). For the
     /// consumer letting go of its channel: buffered batches hold the client, and the client holds
     /// this channel through its callbacks, so unread batches would keep both alive for good.
@@ -89,6 +88,7 @@ final class EventChannel<Element: Sendable>: @unchecked Sendable {
         dropped.removeAll()
     }
 
+    /// The consumer is closing: let the poll thread finish without waiting for the reader.
     func stopBlocking() {
         condition.lock()
         unbounded = true
