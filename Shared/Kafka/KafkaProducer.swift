@@ -354,6 +354,13 @@ final class PendingDelivery: @unchecked Sendable {
         )
     }
 
+    /// Where record `index` was written, when it was acknowledged.
+    func acknowledged(_ index: Int) -> (partition: Int32, offset: Int64)? {
+        let slot = slots[index]
+        guard slot.error == nil, slot.err == RD_KAFKA_RESP_ERR_NO_ERROR, slot.offset >= 0 else { return nil }
+        return (slot.partition, slot.offset)
+    }
+
     /// Records that failed (refused at enqueue or not acknowledged).
     var failures: Int { failureCount.load(ordering: .acquiring) }
 }
@@ -400,6 +407,18 @@ public struct DeliveryReports: RandomAccessCollection, Sendable {
 
     /// The number of records that were not delivered.
     public var failureCount: Int { pending.failures }
+
+    /// The highest offset acknowledged in each partition of `topic` (records that failed are
+    /// left out). One pass over the reports without making them.
+    public func highestOffsets(topic: String) -> [Int32: Int64] {
+        guard let topicIndex = batch.topics.firstIndex(of: topic) else { return [:] }
+        var highest: [Int32: Int64] = [:]
+        for index in 0..<batch.count where batch.entries[index].topicIndex == topicIndex {
+            guard let (partition, offset) = pending.acknowledged(index) else { continue }
+            if offset > highest[partition] ?? -1 { highest[partition] = offset }
+        }
+        return highest
+    }
 
     /// The first failure, if any.
     public var firstError: KafkaError? {

@@ -161,6 +161,16 @@ public struct ProducerBatch: Sendable {
         )
     }
 
+    /// The partition record `index` was given (nil: the partitioner chooses).
+    public func partition(at index: Int) -> Int32? {
+        entries[index].partition >= 0 ? entries[index].partition : nil
+    }
+
+    /// Replaces the headers of record `index` (before the batch is sent).
+    public mutating func setHeaders(_ headers: [KafkaHeader], at index: Int) {
+        entries[index].headers = headers.isEmpty ? nil : headers
+    }
+
     private mutating func index(of topic: String) -> Int32 {
         // Batches usually hold one or two topics: a backwards scan beats hashing.
         if let found = topics.lastIndex(of: topic) { return Int32(found) }

@@ -173,6 +173,20 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     private let ready = Atomic<Bool>(false)
     private let counters = Mutex(Counters())
     private let metrics: LoopMetrics
+    /// The processors' ``RecordProcessor/ownOutputTopics``.
+    private let ownOutputTopics: [String]
+    /// Per partition of an own output topic, the offset up to which (inclusive) its records
+    /// belong to batches whose state changes are enqueued: each batch's changes carry it, for
+    /// their partition, in a ``outputTailHeader`` header, so that a restore reads only the
+    /// outputs after it (those the changelog may not reflect) instead of a window sized for the
+    /// worst case. Only the first attempt's offsets count: a retried output may land after a later
+    /// batch's. Advanced in batch order (where a batch's changes are enqueued), seeded by restores.
+    private let outputTails = Mutex<[TopicPartition: Int64]>([:])
+
+    /// The changelog header that says through which offset, per own output topic of the record's
+    /// partition, the outputs are reflected by the changes before and with it: `topic:offset`,
+    /// comma-separated (topic names have no `:` or `,`).
+    public static var outputTailHeader: String { "tandem.outputs-through" }
 
     /// Batches processed but not yet acknowledged: the next batches are processed meanwhile.
     static var maxInFlight: Int { 8 }
@@ -193,7 +207,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         let done: AtomicFlag
         /// Completes once the state changes are handed to the producer (after the outputs'
         /// acknowledgement and the previous batch's changes): the next batch's changes follow them.
-        let changesEnqueued: Task<(Delivery, Refused), any Error>
+        let changesEnqueued: Task<(Delivery, Refused, ProducerBatch), any Error>
         let offsets: [TopicPartitionOffset]
         let records: Int
         let outputs: Int
@@ -262,6 +276,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         producerConfiguration["message.timeout.ms"] = producerConfiguration["message.timeout.ms"] ?? "0"
         producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         metrics = LoopMetrics(service: configuration.service)
+        ownOutputTopics = processors[0].ownOutputTopics
     }
 
     /// True once partitions are assigned and their state restored.
@@ -376,6 +391,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                     }
                 }
                 owned.subtract(leaving)
+                outputTails.withLock { tails in tails = tails.filter { !leaving.contains($0.key.partition) } }
             case .records(let batch):
                 let previous = inFlight.last
                 inFlight.append(try await handle(batch, after: previous, topicNames: &topicNames))
@@ -653,8 +669,18 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         let previousAcknowledged = previous?.acknowledged
         let changesEnqueued = Task {
             var refused = Refused()
+            /// The highest offset per partition of the own output topics that this batch's
+            /// outputs got at their first attempt (see ``outputTails``).
+            var highest: [TopicPartition: Int64] = [:]
             for (delivery, batch, origins) in deliveries {
-                let failed = try await self.deliverAll(delivery, batch: batch, what: "outputs")
+                let failed = try await self.deliverAll(delivery, batch: batch, what: "outputs") { reports in
+                    for topic in self.ownOutputTopics {
+                        for (partition, offset) in reports.highestOffsets(topic: topic) {
+                            let key = TopicPartition(topic: topic, partition: partition)
+                            highest[key] = max(highest[key] ?? -1, offset)
+                        }
+                    }
+                }
                 if !failed.isEmpty {
                     let more = try await self.deadLetterRefused(failed, of: batch, origins: origins, inputs: inputs)
                     refused.outputs += more.outputs
@@ -662,7 +688,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 }
             }
             _ = try await previousEnqueued?.value
-            return (await self.producer.enqueue(stateChanges), refused)
+            let changes = self.markOutputTails(stateChanges, adding: highest)
+            return (await self.producer.enqueue(changes), refused, changes)
         }
         let done = AtomicFlag()
         let consumer = consumer
@@ -671,7 +698,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 done.set()
                 consumer.wake()
             }
-            let (delivery, refused) = try await changesEnqueued.value
+            let (delivery, refused, stateChanges) = try await changesEnqueued.value
             let failed = try await self.deliverAll(delivery, batch: stateChanges, what: "state changes")
             if let first = failed.first {
                 // A store's change the broker will never take: committing past it would lose the
@@ -693,6 +720,42 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             perTopic: perTopic,
             started: started
         )
+    }
+
+    /// Advances ``outputTails`` by a batch's first-attempt output offsets and marks each of the
+    /// batch's state changes with the tails of its partition. Called in batch order.
+    private func markOutputTails(_ changes: ProducerBatch, adding highest: [TopicPartition: Int64]) -> ProducerBatch {
+        guard !ownOutputTopics.isEmpty else { return changes }
+        let tails = outputTails.withLock { tails in
+            for (partition, offset) in highest where offset > tails[partition] ?? -1 { tails[partition] = offset }
+            return tails
+        }
+        var marked = changes
+        for index in 0..<changes.count {
+            guard let partition = changes.partition(at: index) else { continue }
+            let through = ownOutputTopics.compactMap { topic in
+                tails[TopicPartition(topic: topic, partition: partition)].map { (topic, $0) }
+            }
+            guard !through.isEmpty else { continue }
+            marked.setHeaders([KafkaHeader(name: Self.outputTailHeader, value: Self.encodeTails(through))], at: index)
+        }
+        return marked
+    }
+
+    static func encodeTails(_ tails: [(topic: String, offset: Int64)]) -> [UInt8] {
+        Array(tails.map { "\($0.topic):\($0.offset)" }.joined(separator: ",").utf8)
+    }
+
+    /// The tails an ``outputTailHeader`` names; nil when it cannot be read.
+    static func decodeTails(_ value: [UInt8]) -> [String: Int64]? {
+        var tails: [String: Int64] = [:]
+        for item in String(decoding: value, as: UTF8.self).split(separator: ",") {
+            guard let colon = item.lastIndex(of: ":"), let offset = Int64(item[item.index(after: colon)...]),
+                offset >= 0
+            else { return nil }
+            tails[String(item[..<colon])] = offset
+        }
+        return tails
     }
 
     /// Counts a completed batch.
@@ -736,7 +799,8 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
     private func deliverAll(
         _ first: Delivery,
         batch: ProducerBatch,
-        what: String
+        what: String,
+        firstRound: (DeliveryReports) -> Void = { _ in }
     ) async throws -> [(index: Int, error: KafkaError)] {
         var delivery = first
         var pending = batch
@@ -746,6 +810,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
         var attempt = 0
         while true {
             let reports = await delivery.reports()
+            if attempt == 0 { firstRound(reports) }
             if reports.allDelivered { return refused }
             var retry = ProducerBatch(reservingCapacity: reports.failureCount)
             var retryPositions: [Int] = []
@@ -874,30 +939,43 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 }
             }
         }
-        var restored = try await readToEnd(reader, assignment, ends: ends) { record in
+        /// Per changelog partition, the output tails its last marked record names.
+        var marked: [TopicPartition: [String: Int64]] = [:]
+        let restored = try await readToEnd(reader, assignment, ends: ends) { record in
             for store in stores where store.changelogTopic == record.topic { try store.apply(changelogRecord: record) }
+            guard !ownOutputTopics.isEmpty else { return }
+            for header in record.headers where header.name == Self.outputTailHeader {
+                if let value = header.value, let tails = Self.decodeTails(value) {
+                    marked[TopicPartition(topic: record.topic, partition: record.partition)] = tails
+                }
+            }
         }
-        // The tails of the processor's own outputs: every output that can be newer than the
-        // changelog was produced by the batches in flight at a crash, at most
-        // (maxInFlight + 1) × maxBatch input records, each with at most one output.
+        // The tails of the processor's own outputs that the changelog may not reflect: after the
+        // offset every store's last marked change names (the least of them). Without such a
+        // mark (a changelog written before marks, a store with no change yet), every output
+        // that can be newer than the changelog: those of the batches in flight at a crash, at
+        // most (maxInFlight + 1) × maxBatch input records, each with at most one output.
         let window = Int64((Self.maxInFlight + 2) * configuration.maxBatch)
         var tails: [TopicPartitionOffset] = []
         var tailEnds: [TopicPartition: Int64] = [:]
-        for topic in processor.ownOutputTopics {
+        var reflected: [TopicPartition: Int64] = [:]
+        for topic in ownOutputTopics {
             for partition in partitions {
                 let marks = try await reader.queryWatermarks(topic: topic, partition: partition)
-                guard marks.high > marks.low else { continue }
-                tails.append(
-                    TopicPartitionOffset(
-                        topic: topic,
-                        partition: partition,
-                        offset: KafkaOffset(max(marks.low, marks.high - window))
-                    )
-                )
-                tailEnds[TopicPartition(topic: topic, partition: partition)] = marks.high
+                var through: Int64? = stores.isEmpty ? nil : .max
+                for store in stores {
+                    let mark = marked[TopicPartition(topic: store.changelogTopic, partition: partition)]?[topic]
+                    through = mark.flatMap { mark in through.map { min($0, mark) } }
+                }
+                let output = TopicPartition(topic: topic, partition: partition)
+                if let through { reflected[output] = through }
+                let start = max(marks.low, min(marks.high, through.map { $0 + 1 } ?? marks.high - window))
+                guard marks.high > start else { continue }
+                tails.append(TopicPartitionOffset(topic: topic, partition: partition, offset: KafkaOffset(start)))
+                tailEnds[output] = marks.high
             }
         }
-        restored += try await readToEnd(reader, tails, ends: tailEnds) { record in
+        let tailRecords = try await readToEnd(reader, tails, ends: tailEnds) { record in
             record.withUnsafeKey { key in
                 record.withUnsafeValue { value in
                     processor.restoreOutputTail(InputRecord(record, topic: record.topic, key: key, value: value))
@@ -905,10 +983,13 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
             }
         }
         await reader.close()
+        outputTails.withLock { tails in
+            for (output, through) in reflected where through > tails[output] ?? -1 { tails[output] = through }
+        }
         logger.info(
             "state restored",
             metadata: [
-                "partitions": "\(partitions)", "records": "\(restored)",
+                "partitions": "\(partitions)", "records": "\(restored)", "output tail records": "\(tailRecords)",
                 "duration": "\(ContinuousClock.now - start)",
             ]
         )

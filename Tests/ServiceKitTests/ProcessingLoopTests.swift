@@ -144,6 +144,29 @@ final class RememberingProcessor: RecordProcessor, @unchecked Sendable {
     }
 }
 
+/// Counts like ``CountingProcessor`` and declares its output topic its own (the key is kept, so
+/// partition p of the output is written only from input partition p); keeps the values of the
+/// output tail a restore hands it.
+final class OwnOutputProcessor: RecordProcessor, @unchecked Sendable {
+    let counting: CountingProcessor
+    var inputTopics: [String] { counting.inputTopics }
+    var stores: [any StateStore] { counting.stores }
+    var ownOutputTopics: [String] { [counting.outputTopic] }
+    private(set) var tail: [String] = []
+
+    init(input: String, output: String, changelog: String) {
+        counting = CountingProcessor(input: input, output: output, changelog: changelog)
+    }
+
+    func process(_ record: InputRecord, into output: inout ProcessorOutput) throws(ProcessingFailure) {
+        try counting.process(record, into: &output)
+    }
+
+    func restoreOutputTail(_ record: InputRecord) {
+        tail.append(String(decoding: record.value ?? UnsafeRawBufferPointer(start: nil, count: 0), as: UTF8.self))
+    }
+}
+
 @Suite("processing loop on the embedded broker", .timeLimit(.minutes(2)))
 struct ProcessingLoopTests {
     struct Topics {
@@ -329,6 +352,102 @@ struct ProcessingLoopTests {
                 partition: Murmur2.partition(forKey: Array("customer-1".utf8), partitionCount: 4)
             ) == 4
         }
+        loop2.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running2.value
+        cluster.shutdown()
+    }
+
+    /// Every state change carries, for its partition, the offset through which the loop's own
+    /// outputs are reflected: a restart reads only the outputs after it — here none but one
+    /// written behind the loop's back (as an output acknowledged just before a crash whose change
+    /// never reached the changelog would be).
+    @Test func aRestoreReadsOnlyTheOutputsTheChangelogDoesNotReflect() async throws {
+        let group = uniqueName("g")
+        let first = OwnOutputProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
+        let loop = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processor: first,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running = Task { try await loop.run() }
+        try await produce((0..<40).map { ("customer-\($0 % 20)", Array("text \($0)".utf8)) })
+        try await waitUntil("40 records") { loop.counts.recordsIn == 40 }
+        loop.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running.value
+        #expect(first.tail.isEmpty)
+        // One change per key at least (the two records of a key may come in one batch or two).
+        let changelog = try await readAll(topics.changelog, count: 20)
+        #expect(changelog.count == 20)
+        for record in changelog {
+            let marks = record.headers.filter { $0.name == ProcessingLoop<OwnOutputProcessor>.outputTailHeader }
+            #expect(
+                marks.count == 1,
+                "a change without its mark: partition \(record.partition), offset \(record.offset)"
+            )
+        }
+
+        let stray = Array("customer-3".utf8)
+        let producer = try KafkaProducer(
+            configuration: ["bootstrap.servers": cluster.bootstrapServers],
+            logger: quietLogger
+        )
+        var batch = ProducerBatch()
+        batch.append(topic: topics.output, key: stray, value: Array("STRAY".utf8))
+        #expect(try await producer.send(batch).allDelivered)
+        await producer.close()
+
+        let second = OwnOutputProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
+        let loop2 = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processor: second,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running2 = Task { try await loop2.run() }
+        try await waitUntil("the restarted loop to be ready") { loop2.isReady }
+        #expect(second.tail == ["STRAY"])
+        #expect(
+            second.counting.counts.get("customer-3", partition: Murmur2.partition(forKey: stray, partitionCount: 4))
+                == 2
+        )
+        loop2.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running2.value
+        cluster.shutdown()
+    }
+
+    /// A changelog written without marks (by a loop with no own outputs, or before marks
+    /// existed): a restore reads the whole window of the output's tail, as it did before.
+    @Test func aChangelogWithoutMarksRestoresTheWholeOutputWindow() async throws {
+        let group = uniqueName("g")
+        let loop = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processor: CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog),
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running = Task { try await loop.run() }
+        try await produce((0..<40).map { ("customer-\($0 % 20)", Array("text \($0)".utf8)) })
+        try await waitUntil("40 records") { loop.counts.recordsIn == 40 }
+        loop.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running.value
+
+        let second = OwnOutputProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
+        let loop2 = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processor: second,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        let running2 = Task { try await loop2.run() }
+        try await waitUntil("the restarted loop to be ready") { loop2.isReady }
+        // Every output (and the wake-up's, should the first loop have processed it).
+        let outputs = Set((0..<40).map { "TEXT \($0)" })
+        #expect(Set(second.tail).isSuperset(of: outputs) && second.tail.count <= 41, "tail: \(second.tail)")
         loop2.stop()
         try await produce([("wake", Array("x".utf8))])
         try await running2.value
