@@ -130,7 +130,8 @@ struct IntakeBenchCommand: AsyncParsableCommand {
             brokers: cluster.bootstrapServers,
             kafkaProperties: ["fetch.wait.max.ms": String(fetchWaitMilliseconds)],
             topicPrefix: prefix,
-            groupID: "bench-intake-\(round)"
+            groupID: "bench-intake-\(round)",
+            maxBatch: IntakeProcessor.defaultMaxBatch
         )
         for spec in [Topics.interactionsRaw, Topics.interactions, Topics.deadLetter] {
             try cluster.createTopic(configuration.topic(spec), partitions: partitions)

@@ -28,7 +28,7 @@ public struct ConfigurationError: Error, Hashable, CustomStringConvertible {
 /// | `TANDEM_GROUP_ID` | string | `tandem-<service>` |
 /// | `TANDEM_HTTP_PORT` | 1–65535 | the service's own port |
 /// | `TANDEM_RULES` | path | built-in rules |
-/// | `TANDEM_MAX_BATCH` | 1–100000 | 4096 records per processing batch |
+/// | `TANDEM_MAX_BATCH` | 1–100000 | the service's default records per processing batch (intake: 32768; others: 4096) |
 /// | `TANDEM_THREADS` | 1–64 | the service's default (intake: the number of cores; others: 1) |
 /// | `TANDEM_LOG_LEVEL` | trace…critical | info (read by ``TandemService``) |
 ///
@@ -54,7 +54,7 @@ public struct ServiceConfiguration: Sendable {
         groupID: String? = nil,
         httpPort: Int = 0,
         rulesPath: String? = nil,
-        maxBatch: Int = 4096
+        maxBatch: Int = ServiceConfiguration.defaultMaxBatch
     ) {
         self.service = service
         self.brokers = brokers
@@ -66,15 +66,19 @@ public struct ServiceConfiguration: Sendable {
         self.maxBatch = maxBatch
     }
 
+    /// Records per processing batch unless a service or `TANDEM_MAX_BATCH` says otherwise.
+    public static let defaultMaxBatch = 4096
+
     /// Reads the configuration of `service` from `environment`.
     ///
     /// - Throws: ``ConfigurationError`` naming the first variable with a bad value.
     public static func fromEnvironment(
         _ environment: [String: String],
         service: String,
-        defaultPort: Int
+        defaultPort: Int,
+        defaultMaxBatch: Int = ServiceConfiguration.defaultMaxBatch
     ) throws(ConfigurationError) -> ServiceConfiguration {
-        var configuration = ServiceConfiguration(service: service, httpPort: defaultPort)
+        var configuration = ServiceConfiguration(service: service, httpPort: defaultPort, maxBatch: defaultMaxBatch)
         if let brokers = environment["KAFKA_BROKERS"] {
             let servers = brokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             guard !servers.isEmpty, servers.allSatisfy(isHostPort) else {

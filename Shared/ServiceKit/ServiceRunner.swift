@@ -45,6 +45,7 @@ public enum TandemService {
     ///   - defaultThreads: processing threads when `TANDEM_THREADS` is not set. A service whose
     ///     processor keeps only per-partition state may run several (the loop's shards); one whose
     ///     processor needs every partition's records (a table held whole) must keep 1.
+    ///   - defaultMaxBatch: records per processing batch when `TANDEM_MAX_BATCH` is not set.
     ///   - makeProcessor: builds the business logic from the configuration and the rules.
     ///   - makeEndpoints: the service's own HTTP endpoints (intake's webhook), from the
     ///     configuration and the environment; a ``ConfigurationError`` stops the service with exit 2.
@@ -52,6 +53,7 @@ public enum TandemService {
         name: String,
         defaultPort: Int,
         defaultThreads: Int = 1,
+        defaultMaxBatch: Int = ServiceConfiguration.defaultMaxBatch,
         environment: [String: String] = ProcessInfo.processInfo.environment,
         makeProcessor: @Sendable (ServiceConfiguration, Rules) throws -> Processor,
         makeEndpoints: @Sendable (ServiceConfiguration, Rules, [String: String], Logger) throws -> [any HTTPEndpoint] =
@@ -93,7 +95,8 @@ public enum TandemService {
             configuration = try ServiceConfiguration.fromEnvironment(
                 environment,
                 service: name,
-                defaultPort: defaultPort
+                defaultPort: defaultPort,
+                defaultMaxBatch: defaultMaxBatch
             )
             rules = try Rules.load(path: configuration.rulesPath)
             for _ in 0..<(configuration.threads ?? defaultThreads) {

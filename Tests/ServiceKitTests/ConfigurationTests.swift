@@ -14,6 +14,23 @@ struct ConfigurationTests {
         #expect(configuration.maxBatch == 4096)
     }
 
+    @Test func aServiceMayDefaultToItsOwnBatchSizeWhichTheEnvironmentOverrides() throws {
+        let own = try ServiceConfiguration.fromEnvironment(
+            [:],
+            service: "intake",
+            defaultPort: 8081,
+            defaultMaxBatch: 32768
+        )
+        #expect(own.maxBatch == 32768)
+        let set = try ServiceConfiguration.fromEnvironment(
+            ["TANDEM_MAX_BATCH": "1000"],
+            service: "intake",
+            defaultPort: 8081,
+            defaultMaxBatch: 32768
+        )
+        #expect(set.maxBatch == 1000)
+    }
+
     @Test func kafkaVariablesPassThroughToLibrdkafka() throws {
         let configuration = try ServiceConfiguration.fromEnvironment(
             [

@@ -13,7 +13,8 @@ enum IntakeMain {
         let code = await TandemService.main(
             name: "intake",
             defaultPort: 8081,
-            defaultThreads: ProcessInfo.processInfo.activeProcessorCount
+            defaultThreads: ProcessInfo.processInfo.activeProcessorCount,
+            defaultMaxBatch: IntakeProcessor.defaultMaxBatch
         ) { configuration, rules in
             IntakeProcessor(configuration: configuration, rules: rules)
         } makeEndpoints: { configuration, _, environment, logger in
