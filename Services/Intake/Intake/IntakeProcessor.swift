@@ -44,7 +44,7 @@ public final class IntakeProcessor: RecordProcessor, @unchecked Sendable {
     /// the loop's usual. Intake does little per record, so what a batch costs besides its records
     /// weighs: each batch spreads its outputs over every partition, and the producer's requests
     /// then carry a batch's share of each. With 4,096 a backlog ran at 283–381 k records/s, with
-    /// 32,768 at 444–509 k (`tandem bench intake`; librdkafka's and the broker's threads spent a
+    /// 32,768 at 428–510 k (`tandem bench intake`; librdkafka's and the broker's threads spent a
     /// quarter less CPU per record). A quiet intake's batches stay small: latency is unchanged.
     public static let defaultMaxBatch = 32768
 
