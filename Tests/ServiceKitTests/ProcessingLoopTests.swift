@@ -210,6 +210,30 @@ struct ProcessingLoopTests {
         )
     }
 
+    /// A loop of `processor` in `group`, running until ``stop(_:_:)``.
+    func start<Processor: RecordProcessor>(
+        _ processor: Processor,
+        group: String
+    ) throws -> (loop: ProcessingLoop<Processor>, running: Task<Void, any Error>) {
+        let loop = try ProcessingLoop(
+            configuration: configuration(group: group),
+            processor: processor,
+            deadLetterTopic: topics.deadLetter,
+            logger: quietLogger
+        )
+        return (loop, Task { try await loop.run() })
+    }
+
+    /// Asks a running loop to stop, lets it notice (a record wakes its consumer), and waits for it.
+    func stop<Processor: RecordProcessor>(
+        _ loop: ProcessingLoop<Processor>,
+        _ running: Task<Void, any Error>
+    ) async throws {
+        loop.stop()
+        try await produce([("wake", Array("x".utf8))])
+        try await running.value
+    }
+
     func produce(_ values: [(key: String, value: [UInt8])]) async throws {
         let producer = try KafkaProducer(
             configuration: ["bootstrap.servers": cluster.bootstrapServers],
@@ -246,13 +270,7 @@ struct ProcessingLoopTests {
     @Test func badRecordsAreDeadLetteredWithTheirSourceAndTheLoopGoesOn() async throws {
         let group = uniqueName("g")
         let processor = CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
-        let loop = try ProcessingLoop(
-            configuration: configuration(group: group),
-            processor: processor,
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
-        )
-        let running = Task { try await loop.run() }
+        let (loop, running) = try start(processor, group: group)
 
         try await produce([
             ("alice", Array("hello".utf8)), ("bob", [0xff, 0xfe, 0x00]), ("carol", Array("poison".utf8)),
@@ -308,13 +326,7 @@ struct ProcessingLoopTests {
     @Test func stateIsRestoredFromTheChangelogAndReprocessedRecordsAreNotAppliedTwice() async throws {
         let group = uniqueName("g")
         let first = CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
-        let loop1 = try ProcessingLoop(
-            configuration: configuration(group: group),
-            processor: first,
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
-        )
-        let running1 = Task { try await loop1.run() }
+        let (loop1, running1) = try start(first, group: group)
         let keys = (0..<40).map { "customer-\($0)" }
         try await produce(
             keys.flatMap { key in [(key, Array("a".utf8)), (key, Array("b".utf8)), (key, Array("c".utf8))] }
@@ -327,19 +339,11 @@ struct ProcessingLoopTests {
         )
         #expect(before.count == 40)
         #expect(before.values.allSatisfy { $0 == 3 })
-        loop1.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running1.value
+        try await stop(loop1, running1)
 
         // A new instance of the same group: state comes back from the changelog, not from zero.
         let second = CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
-        let loop2 = try ProcessingLoop(
-            configuration: configuration(group: group),
-            processor: second,
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
-        )
-        let running2 = Task { try await loop2.run() }
+        let (loop2, running2) = try start(second, group: group)
         try await waitUntil("the second instance to be ready") { loop2.isReady }
         for key in keys {
             let partition = Murmur2.partition(forKey: Array(key.utf8), partitionCount: 4)
@@ -352,9 +356,7 @@ struct ProcessingLoopTests {
                 partition: Murmur2.partition(forKey: Array("customer-1".utf8), partitionCount: 4)
             ) == 4
         }
-        loop2.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running2.value
+        try await stop(loop2, running2)
         cluster.shutdown()
     }
 
@@ -365,18 +367,10 @@ struct ProcessingLoopTests {
     @Test func aRestoreReadsOnlyTheOutputsTheChangelogDoesNotReflect() async throws {
         let group = uniqueName("g")
         let first = OwnOutputProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
-        let loop = try ProcessingLoop(
-            configuration: configuration(group: group),
-            processor: first,
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
-        )
-        let running = Task { try await loop.run() }
+        let (loop, running) = try start(first, group: group)
         try await produce((0..<40).map { ("customer-\($0 % 20)", Array("text \($0)".utf8)) })
         try await waitUntil("40 records") { loop.counts.recordsIn == 40 }
-        loop.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running.value
+        try await stop(loop, running)
         #expect(first.tail.isEmpty)
         // One change per key at least (the two records of a key may come in one batch or two).
         let changelog = try await readAll(topics.changelog, count: 20)
@@ -400,22 +394,14 @@ struct ProcessingLoopTests {
         await producer.close()
 
         let second = OwnOutputProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
-        let loop2 = try ProcessingLoop(
-            configuration: configuration(group: group),
-            processor: second,
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
-        )
-        let running2 = Task { try await loop2.run() }
+        let (loop2, running2) = try start(second, group: group)
         try await waitUntil("the restarted loop to be ready") { loop2.isReady }
         #expect(second.tail == ["STRAY"])
         #expect(
             second.counting.counts.get("customer-3", partition: Murmur2.partition(forKey: stray, partitionCount: 4))
                 == 2
         )
-        loop2.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running2.value
+        try await stop(loop2, running2)
         cluster.shutdown()
     }
 
@@ -423,34 +409,21 @@ struct ProcessingLoopTests {
     /// existed): a restore reads the whole window of the output's tail, as it did before.
     @Test func aChangelogWithoutMarksRestoresTheWholeOutputWindow() async throws {
         let group = uniqueName("g")
-        let loop = try ProcessingLoop(
-            configuration: configuration(group: group),
-            processor: CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog),
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
+        let (loop, running) = try start(
+            CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog),
+            group: group
         )
-        let running = Task { try await loop.run() }
         try await produce((0..<40).map { ("customer-\($0 % 20)", Array("text \($0)".utf8)) })
         try await waitUntil("40 records") { loop.counts.recordsIn == 40 }
-        loop.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running.value
+        try await stop(loop, running)
 
         let second = OwnOutputProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
-        let loop2 = try ProcessingLoop(
-            configuration: configuration(group: group),
-            processor: second,
-            deadLetterTopic: topics.deadLetter,
-            logger: quietLogger
-        )
-        let running2 = Task { try await loop2.run() }
+        let (loop2, running2) = try start(second, group: group)
         try await waitUntil("the restarted loop to be ready") { loop2.isReady }
         // Every output (and the wake-up's, should the first loop have processed it).
         let outputs = Set((0..<40).map { "TEXT \($0)" })
         #expect(Set(second.tail).isSuperset(of: outputs) && second.tail.count <= 41, "tail: \(second.tail)")
-        loop2.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running2.value
+        try await stop(loop2, running2)
         cluster.shutdown()
     }
 
@@ -488,9 +461,7 @@ struct ProcessingLoopTests {
         #expect(total == 60)
         let outputs = try await readAll(topics.output, count: 120)
         #expect(outputs.count == 120)
-        loop.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running.value
+        try await stop(loop, running)
 
         let restarted = (0..<2).map { _ in
             CountingProcessor(input: topics.input, output: topics.output, changelog: topics.changelog)
@@ -508,9 +479,7 @@ struct ProcessingLoopTests {
             #expect(restarted[Int(partition) % 2].counts.get(key, partition: partition) == 2)
             #expect(restarted[1 - Int(partition) % 2].counts.get(key, partition: partition) == nil)
         }
-        loop2.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running2.value
+        try await stop(loop2, running2)
         cluster.shutdown()
     }
 
@@ -550,9 +519,7 @@ struct ProcessingLoopTests {
                 #expect(json["payloadOmittedBytes"] as? Int == 3201)
             }
         }
-        loop.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running.value
+        try await stop(loop, running)
         cluster.shutdown()
     }
 
@@ -588,9 +555,7 @@ struct ProcessingLoopTests {
         #expect(json["payload"] == nil || json["payload"] is NSNull)
         #expect((json["message"] as? String ?? "").contains("5000 bytes, is omitted"))
         #expect(json["payloadOmittedBytes"] as? Int == 5000)
-        loop.stop()
-        try await produce([("wake", Array("x".utf8))])
-        try await running.value
+        try await stop(loop, running)
         cluster.shutdown()
     }
 }
