@@ -112,6 +112,18 @@ public struct ConsumerRecordView: @unchecked Sendable {
     /// A copy of the value; nil for a tombstone.
     public var value: [UInt8]? { withUnsafeValue { $0.map { Array($0) } } }
 
+    /// Calls `body` with the value of the record's last header named `name`, in place (nil when
+    /// there is no such header or it has no value): no copy of the headers.
+    public func withUnsafeHeader<R>(named name: String, _ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        var list: OpaquePointer?
+        var value: UnsafeRawPointer?
+        var size = 0
+        guard rd_kafka_message_headers(message, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list,
+            rd_kafka_header_get_last(list, name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let value
+        else { return try body(nil) }
+        return try body(UnsafeRawBufferPointer(start: value, count: size))
+    }
+
     /// The record's headers, copied.
     public var headers: [KafkaHeader] {
         var list: OpaquePointer?

@@ -939,15 +939,18 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 }
             }
         }
-        /// Per changelog partition, the output tails its last marked record names.
-        var marked: [TopicPartition: [String: Int64]] = [:]
+        /// Per changelog partition, the output tails its last marked record names, and that mark's
+        /// bytes: the changes of one batch share their mark, so it is decoded only when it changes.
+        var marked: [TopicPartition: (tails: [String: Int64], bytes: [UInt8])] = [:]
         let restored = try await readToEnd(reader, assignment, ends: ends) { record in
             for store in stores where store.changelogTopic == record.topic { try store.apply(changelogRecord: record) }
             guard !ownOutputTopics.isEmpty else { return }
-            for header in record.headers where header.name == Self.outputTailHeader {
-                if let value = header.value, let tails = Self.decodeTails(value) {
-                    marked[TopicPartition(topic: record.topic, partition: record.partition)] = tails
-                }
+            record.withUnsafeHeader(named: Self.outputTailHeader) { value in
+                guard let value else { return }
+                let changelog = TopicPartition(topic: record.topic, partition: record.partition)
+                if let held = marked[changelog], held.bytes.elementsEqual(value) { return }
+                let bytes = Array(value)
+                if let tails = Self.decodeTails(bytes) { marked[changelog] = (tails, bytes) }
             }
         }
         // The tails of the processor's own outputs that the changelog may not reflect: after the
@@ -964,7 +967,7 @@ public final class ProcessingLoop<Processor: RecordProcessor>: Sendable {
                 let marks = try await reader.queryWatermarks(topic: topic, partition: partition)
                 var through: Int64? = stores.isEmpty ? nil : .max
                 for store in stores {
-                    let mark = marked[TopicPartition(topic: store.changelogTopic, partition: partition)]?[topic]
+                    let mark = marked[TopicPartition(topic: store.changelogTopic, partition: partition)]?.tails[topic]
                     through = mark.flatMap { mark in through.map { min($0, mark) } }
                 }
                 let output = TopicPartition(topic: topic, partition: partition)
